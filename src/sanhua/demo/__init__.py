@@ -1,0 +1,1 @@
+"""sanhua.demo."""
