@@ -1,0 +1,411 @@
+"""Willingness, ability and expected-recovery models (``Assessor``).
+
+Three LightGBM models are fit on the mature loans of a history:
+
+- ``willingness``: binary, target ``willing`` (see :mod:`sanhua.assess.targets`),
+  on the willingness feature group only;
+- ``ability``: binary, target ``able``, on the ability feature group only;
+- ``recovery``: regression of the capped recovery rate on every feature
+  group, giving ``expected_recovery_rate`` (expected lifetime recovery / EAD).
+
+Fitting: the latest ``validation_months`` of the history (by as-of date) are
+the validation slice that picks the number of trees by early stopping; then
+out-of-fold predictions over the whole history fit the calibration (isotonic
+for the two probabilities, an exposure-weighted level factor for the
+recovery rate), and the final models are refit on the whole history with the
+chosen number of trees. No outcome column is a feature: the feature table is
+built from the tape's non-outcome tables only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import brier_score_loss, mean_squared_error, roc_auc_score
+from sklearn.model_selection import KFold
+
+from sanhua import __version__
+from sanhua.assess.reasons import reason_codes
+from sanhua.assess.settings import AssessSettings
+from sanhua.assess.targets import Targets, build_targets
+from sanhua.errors import ModelError, NotFittedError
+from sanhua.features.build import FeatureSet
+
+logger = logging.getLogger(__name__)
+
+BUNDLE_FILE = "bundle.json"
+BUNDLE_FORMAT = 1
+MODELS = ("willingness", "ability", "recovery")
+_MIN_TRAINING_LOANS = 50
+
+
+@dataclass
+class _Encoder:
+    """Feature columns -> float matrix; categories become integer codes."""
+
+    features: list[str]
+    levels: dict[str, list[str]]
+
+    @classmethod
+    def fit(cls, frame: pl.DataFrame, features: list[str], categorical: list[str]) -> "_Encoder":
+        levels = {}
+        for name in features:
+            if name in categorical:
+                levels[name] = sorted(v for v in frame[name].unique().to_list() if v is not None)
+        return cls(features=features, levels=levels)
+
+    def transform(self, frame: pl.DataFrame) -> np.ndarray:
+        exprs = []
+        for name in self.features:
+            if name not in frame.columns:
+                exprs.append(pl.lit(None, dtype=pl.Float64).alias(name))
+            elif name in self.levels:
+                mapping = {level: float(i) for i, level in enumerate(self.levels[name])}
+                exprs.append(pl.col(name).cast(pl.Utf8).replace_strict(mapping, default=None, return_dtype=pl.Float64).alias(name))
+            else:
+                exprs.append(pl.col(name).cast(pl.Float64).fill_nan(None).alias(name))
+        return frame.select(exprs).to_numpy().astype(np.float64)
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        return [i for i, name in enumerate(self.features) if name in self.levels]
+
+
+def _lgb_params(settings: AssessSettings, objective: str) -> dict:
+    b = settings.booster
+    return {
+        "objective": objective,
+        "learning_rate": b.learning_rate,
+        "num_leaves": b.num_leaves,
+        "min_data_in_leaf": b.min_data_in_leaf,
+        "feature_fraction": b.feature_fraction,
+        "bagging_fraction": b.bagging_fraction,
+        "bagging_freq": 1,
+        "lambda_l2": b.lambda_l2,
+        "num_threads": b.threads,
+        "seed": settings.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+        "max_cat_to_onehot": 8,
+        "min_data_per_group": 20,
+    }
+
+
+class Assessor:
+    """Fit and apply the willingness, ability and expected-recovery models.
+
+    Parameters
+    ----------
+    settings : AssessSettings, optional
+        Model and target settings; defaults documented on the settings model.
+
+    Attributes
+    ----------
+    boosters_ : dict of str to lightgbm.Booster
+        The three fitted models.
+    encoders_ : dict of str to _Encoder
+        Feature list and category levels of each model.
+    calibration_ : dict
+        Isotonic thresholds of the two probabilities and the recovery level factor.
+    metrics_ : dict
+        Validation and out-of-fold metrics per model.
+    baseline_ : dict
+        Exposure-weighted recovery rate by grade on the history (the naive
+        baseline of the backtest), with an ``__all__`` entry.
+    median_rate_ : float
+        Median recovery rate of the history, fraction.
+    """
+
+    def __init__(self, settings: AssessSettings | None = None) -> None:
+        self.settings = settings
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, features: FeatureSet, loans: pl.DataFrame, outcomes: pl.DataFrame | None, *, training_sha256: str = "") -> "Assessor":
+        """Fit the three models on a history.
+
+        Parameters
+        ----------
+        features : FeatureSet
+            Features of the history's loans.
+        loans : pl.DataFrame
+            Canonical loans of the history (EAD, as-of date, grade).
+        outcomes : pl.DataFrame
+            Canonical outcomes of the history.
+        training_sha256 : str
+            Hash that identifies the training data (input files and filters).
+
+        Returns
+        -------
+        Assessor
+            ``self``, fitted.
+        """
+        settings = self.settings if self.settings is not None else AssessSettings()
+        if not isinstance(settings, AssessSettings):
+            raise ModelError(f"settings must be an AssessSettings, received {type(settings).__name__}")
+        self.settings_ = settings
+        started = time.perf_counter()
+
+        targets = build_targets(loans, outcomes, settings.targets)
+        data = (
+            features.frame.join(targets.frame, on="loan_id", how="inner")
+            .join(loans.select("loan_id", "as_of_date", "exposure_at_default", *(["grade"] if "grade" in loans.columns else [])).rename(
+                {"grade": "_grade"} if "grade" in loans.columns else {}
+            ), on="loan_id", how="left")
+            .filter(pl.col("mature"))
+            .sort("as_of_date", "loan_id")
+        )
+        if data.height < _MIN_TRAINING_LOANS:
+            raise ModelError(
+                f"only {data.height} history loans have observed outcomes; at least {_MIN_TRAINING_LOANS} are needed to fit. "
+                "Give a longer history or lower targets.min_observed_months."
+            )
+
+        latest = data["as_of_date"].max()
+        validation_start = latest - _months(settings.validation_months)
+        is_validation = (data["as_of_date"] > validation_start).to_numpy()
+        if is_validation.sum() < 20 or (~is_validation).sum() < 20:
+            # A history too short in time for a dated validation slice: use its latest 20 %.
+            cut = int(data.height * 0.8)
+            is_validation = np.arange(data.height) >= cut
+        self.validation_start_ = validation_start.isoformat()
+
+        self.boosters_: dict[str, lgb.Booster] = {}
+        self.encoders_: dict[str, _Encoder] = {}
+        self.calibration_: dict = {}
+        self.metrics_: dict = {"n_training_loans": data.height, "n_validation_loans": int(is_validation.sum())}
+
+        groups = {"willingness": features.groups["willingness"], "ability": features.groups["ability"], "recovery": features.groups["recovery"]}
+        targets_np = {
+            "willingness": data["willing"].cast(pl.Float64).to_numpy(),
+            "ability": data["able"].cast(pl.Float64).to_numpy(),
+            "recovery": data["recovery_rate"].to_numpy(),
+        }
+        ead = data["exposure_at_default"].to_numpy()
+        for name in MODELS:
+            if not groups[name]:
+                raise ModelError(f"the {name} model has no features on this tape; check the profile's [features] section")
+            self._fit_one(name, data, groups[name], features.categorical, targets_np[name], ead, is_validation)
+
+        self._fit_baseline(data)
+        self.median_rate_ = targets.median_rate
+        self.targets_cutoff_ = targets.cutoff_month
+        self.training_sha256_ = training_sha256
+        self.trained_at_ = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.version_ = f"{self.trained_at_[:10].replace('-', '')}-{training_sha256[:8] or 'local'}"
+        self.metrics_["fit_seconds"] = round(time.perf_counter() - started, 2)
+        logger.info("assessment models fit on %d loans in %.1f s", data.height, self.metrics_["fit_seconds"])
+        return self
+
+    def _fit_one(self, name, data, feature_names, categorical, y, ead, is_validation) -> None:
+        settings = self.settings_
+        objective = "regression" if name == "recovery" else "binary"
+        encoder = _Encoder.fit(data, feature_names, categorical)
+        x = encoder.transform(data)
+        params = _lgb_params(settings, objective)
+        cats = encoder.categorical_indices
+
+        if objective == "binary" and (y.min() == y.max()):
+            raise ModelError(f"the {name} target has one class only ({int(y[0])}) in the history; the model cannot be fit")
+
+        # 1. Number of trees by early stopping on the validation slice.
+        train = lgb.Dataset(x[~is_validation], y[~is_validation], categorical_feature=cats, free_raw_data=False)
+        valid = lgb.Dataset(x[is_validation], y[is_validation], categorical_feature=cats, reference=train)
+        booster = lgb.train(
+            params,
+            train,
+            num_boost_round=settings.booster.max_trees,
+            valid_sets=[valid],
+            callbacks=[lgb.early_stopping(settings.booster.early_stopping_rounds, verbose=False)],
+        )
+        n_trees = max(int(booster.best_iteration or settings.booster.max_trees), 10)
+        valid_pred = booster.predict(x[is_validation], num_iteration=n_trees)
+        metrics = {"n_trees": n_trees, "n_features": len(feature_names)}
+        metrics.update(_metrics(objective, y[is_validation], valid_pred, prefix="validation_"))
+
+        # 2. Out-of-fold predictions for calibration.
+        oof = np.zeros(len(y))
+        folds = KFold(settings.calibration_folds, shuffle=True, random_state=settings.seed)
+        for train_idx, test_idx in folds.split(x):
+            fold = lgb.train(params, lgb.Dataset(x[train_idx], y[train_idx], categorical_feature=cats), num_boost_round=n_trees)
+            oof[test_idx] = fold.predict(x[test_idx])
+        if objective == "binary":
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof, y)
+            self.calibration_[name] = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+            metrics.update(_metrics(objective, y, iso.predict(oof), prefix="oof_calibrated_"))
+        else:
+            oof = np.clip(oof, 0.0, None)
+            factor = float(np.sum(y * ead) / np.sum(oof * ead)) if np.sum(oof * ead) > 0 else 1.0
+            self.calibration_[name] = {"level_factor": factor}
+            metrics.update(_metrics(objective, y, oof * factor, prefix="oof_"))
+            metrics["level_factor"] = factor
+
+        # 3. Final model on the whole history.
+        final = lgb.train(params, lgb.Dataset(x, y, categorical_feature=cats), num_boost_round=n_trees)
+        self.boosters_[name] = final
+        self.encoders_[name] = encoder
+        self.metrics_[name] = metrics
+
+    def _fit_baseline(self, data: pl.DataFrame) -> None:
+        overall = float((data["recovery_rate"] * data["exposure_at_default"]).sum() / data["exposure_at_default"].sum())
+        baseline = {"__all__": overall}
+        if "_grade" in data.columns:
+            by_grade = data.group_by("_grade").agg(
+                ((pl.col("recovery_rate") * pl.col("exposure_at_default")).sum() / pl.col("exposure_at_default").sum()).alias("rate")
+            )
+            for grade, rate in by_grade.iter_rows():
+                if grade is not None:
+                    baseline[str(grade)] = float(rate)
+        self.baseline_ = baseline
+
+    # -------------------------------------------------------------- predict
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "boosters_"):
+            raise NotFittedError("this Assessor is not fitted yet: call fit(...) or Assessor.load(MODEL_DIR) first")
+
+    def predict(self, features: FeatureSet) -> pl.DataFrame:
+        """Score every loan of a feature set.
+
+        Returns
+        -------
+        pl.DataFrame
+            ``loan_id``, ``willingness``, ``ability`` (calibrated
+            probabilities in [0, 1]), ``expected_recovery_rate`` (expected
+            lifetime recovery / EAD, fraction, >= 0), ``reasons_zh`` and
+            ``reasons_en``.
+        """
+        self._check_fitted()
+        frame = features.frame
+        missing = [f for enc in self.encoders_.values() for f in enc.features if f not in frame.columns]
+        if missing:
+            logger.warning(
+                "%d model features are absent from this tape and are treated as missing: %s",
+                len(set(missing)),
+                ", ".join(sorted(set(missing))[:10]),
+            )
+
+        out = {"loan_id": frame["loan_id"]}
+        contributions: dict[str, np.ndarray] = {}
+        shown: dict[str, pl.DataFrame] = {}
+        for name in MODELS:
+            encoder = self.encoders_[name]
+            x = encoder.transform(frame)
+            booster = self.boosters_[name]
+            raw = booster.predict(x)
+            if name == "recovery":
+                out["expected_recovery_rate"] = np.clip(raw, 0.0, None) * self.calibration_[name]["level_factor"]
+                continue
+            cal = self.calibration_[name]
+            out[name] = np.clip(np.interp(raw, cal["x"], cal["y"]), 0.0, 1.0)
+            contrib = booster.predict(x, pred_contrib=True)
+            contributions[name] = contrib[:, :-1]
+            shown[name] = frame.select([pl.col(f) if f in frame.columns else pl.lit(None, dtype=pl.Float64).alias(f) for f in encoder.features])
+
+        reasons_zh, reasons_en = reason_codes(
+            contributions,
+            {name: self.encoders_[name].features for name in contributions},
+            shown,
+            n=self.settings_.n_reasons,
+        )
+        result = pl.DataFrame(out).with_columns(reasons_zh, reasons_en)
+        return result
+
+    def baseline_rate(self, loans: pl.DataFrame) -> pl.Series:
+        """Return the naive baseline recovery rate of each loan: the history's EAD-weighted rate of its grade."""
+        self._check_fitted()
+        overall = self.baseline_["__all__"]
+        if "grade" not in loans.columns:
+            return pl.Series("baseline_rate", np.full(loans.height, overall))
+        mapping = {k: v for k, v in self.baseline_.items() if k != "__all__"}
+        return loans.select(
+            pl.col("grade").cast(pl.Utf8).replace_strict(mapping, default=overall, return_dtype=pl.Float64).alias("baseline_rate")
+        ).to_series()
+
+    # --------------------------------------------------------- persistence
+
+    def save(self, model_dir: str | Path, *, extra: dict | None = None) -> Path:
+        """Write the fitted bundle to ``model_dir`` (LightGBM text models and ``bundle.json``)."""
+        self._check_fitted()
+        model_dir = Path(model_dir)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        for name, booster in self.boosters_.items():
+            booster.save_model(str(model_dir / f"{name}.txt"))
+        bundle = {
+            "format": BUNDLE_FORMAT,
+            "sanhua_version": __version__,
+            "version": self.version_,
+            "trained_at": self.trained_at_,
+            "training_data_sha256": self.training_sha256_,
+            "settings": self.settings_.model_dump(),
+            "features": {name: enc.features for name, enc in self.encoders_.items()},
+            "levels": {name: enc.levels for name, enc in self.encoders_.items()},
+            "calibration": self.calibration_,
+            "metrics": self.metrics_,
+            "baseline": self.baseline_,
+            "median_rate": self.median_rate_,
+            "targets_cutoff": self.targets_cutoff_,
+            "validation_start": self.validation_start_,
+            **(extra or {}),
+        }
+        (model_dir / BUNDLE_FILE).write_text(json.dumps(bundle, indent=2, ensure_ascii=False), encoding="utf-8")
+        return model_dir
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> "Assessor":
+        """Read a bundle written by :meth:`save`."""
+        model_dir = Path(model_dir)
+        path = model_dir / BUNDLE_FILE
+        if not path.is_file():
+            raise ModelError(f"{model_dir} is not a model folder: {BUNDLE_FILE} not found. Create one with `sanhua fit HISTORY --out {model_dir}`.")
+        try:
+            bundle = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{path} is not valid JSON ({exc}); refit the model with `sanhua fit`.") from exc
+        if bundle.get("format") != BUNDLE_FORMAT:
+            raise ModelError(f"{path} has bundle format {bundle.get('format')!r}; this sanhua reads format {BUNDLE_FORMAT}. Refit with `sanhua fit`.")
+
+        self = cls(AssessSettings.model_validate(bundle["settings"]))
+        self.settings_ = self.settings
+        self.boosters_ = {}
+        for name in MODELS:
+            model_file = model_dir / f"{name}.txt"
+            if not model_file.is_file():
+                raise ModelError(f"{model_file} is missing from the model folder; refit with `sanhua fit`.")
+            self.boosters_[name] = lgb.Booster(model_file=str(model_file))
+            self.boosters_[name].reset_parameter({"num_threads": self.settings_.booster.threads})
+        self.encoders_ = {name: _Encoder(bundle["features"][name], bundle["levels"][name]) for name in MODELS}
+        self.calibration_ = bundle["calibration"]
+        self.metrics_ = bundle["metrics"]
+        self.baseline_ = bundle["baseline"]
+        self.median_rate_ = bundle["median_rate"]
+        self.targets_cutoff_ = bundle.get("targets_cutoff")
+        self.validation_start_ = bundle.get("validation_start")
+        self.training_sha256_ = bundle["training_data_sha256"]
+        self.trained_at_ = bundle["trained_at"]
+        self.version_ = bundle["version"]
+        self.bundle_ = bundle
+        return self
+
+
+def _months(n: int):
+    from datetime import timedelta
+
+    return timedelta(days=round(n * 30.4375))
+
+
+def _metrics(objective: str, y: np.ndarray, pred: np.ndarray, prefix: str) -> dict:
+    if objective == "binary":
+        auc = float(roc_auc_score(y, pred)) if 0 < y.sum() < len(y) else float("nan")
+        return {f"{prefix}auc": auc, f"{prefix}brier": float(brier_score_loss(y, np.clip(pred, 0, 1))), f"{prefix}positive_share": float(y.mean())}
+    return {f"{prefix}rmse": float(np.sqrt(mean_squared_error(y, pred))), f"{prefix}mean_rate": float(pred.mean()), f"{prefix}observed_mean_rate": float(y.mean())}

@@ -1,0 +1,64 @@
+"""Settings of the assessment models, with documented defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BoosterSettings(BaseModel):
+    """Gradient-boosting parameters shared by the three models (LightGBM names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_trees: int = Field(1000, ge=10, le=5000, description="Upper bound on boosting rounds; early stopping on the validation slice picks the number used.")
+    learning_rate: float = Field(0.01, gt=0, le=1, description="Shrinkage per round; small, so that the number of trees chosen on a small validation slice is stable.")
+    num_leaves: int = Field(7, ge=2, le=255, description="Leaves per tree; small because NPL histories are small.")
+    min_data_in_leaf: int = Field(40, ge=1, description="Minimum loans per leaf.")
+    feature_fraction: float = Field(0.8, gt=0, le=1, description="Share of features sampled per tree.")
+    bagging_fraction: float = Field(0.8, gt=0, le=1, description="Share of loans sampled per tree.")
+    lambda_l2: float = Field(1.0, ge=0, description="L2 regularisation of leaf values.")
+    early_stopping_rounds: int = Field(50, ge=1, description="Rounds without improvement on the validation slice before stopping.")
+    threads: int = Field(2, ge=1, le=256, description="Threads used for fitting and scoring.")
+
+
+class TargetSettings(BaseModel):
+    """How the targets are read from observed outcomes.
+
+    ``willingness``: ``engaged`` means any settlement or voluntary payment in
+    the outcomes; ``engaged_or_above_median`` adds loans whose recovery rate
+    is above the history median (used where, as on LendingClub, settlements
+    are rare and engagement is not recorded otherwise). ``ability`` is a
+    recovery of at least ``ability_share`` of EAD.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    willingness: Literal["engaged", "engaged_or_above_median"] = Field(
+        "engaged_or_above_median", description="Definition of the willingness target (see class docstring)."
+    )
+    ability_share: float = Field(
+        0.10, gt=0, le=1.5, description="Share of EAD the debtor must pay for the ability target, fraction. ASSUMPTION."
+    )
+    rate_cap: float = Field(
+        1.5, gt=0, description="Cap on per-loan recovery rate (recoveries / EAD); recoveries above EAD include interest and fees."
+    )
+    min_observed_months: int = Field(
+        12, ge=0, le=120, description="Months of outcomes a history loan needs after its cut-off to be a training example when outcomes are monthly."
+    )
+
+
+class AssessSettings(BaseModel):
+    """Settings of :class:`sanhua.assess.Assessor`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    booster: BoosterSettings = Field(default_factory=BoosterSettings)
+    targets: TargetSettings = Field(default_factory=TargetSettings)
+    validation_months: int = Field(
+        12, ge=1, le=60, description="The latest this many months of the history (by as-of date) are the validation slice."
+    )
+    calibration_folds: int = Field(5, ge=2, le=20, description="Folds for out-of-fold predictions that fit the isotonic calibration.")
+    n_reasons: int = Field(3, ge=1, le=10, description="Reason codes per debtor.")
+    seed: int = Field(20261204, description="Seed of every random step in fitting.")
