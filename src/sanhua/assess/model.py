@@ -302,13 +302,14 @@ class Assessor:
             encoder = self.encoders_[name]
             x = encoder.transform(frame)
             booster = self.boosters_[name]
-            raw = booster.predict(x)
+            threads = self.settings_.booster.threads
+            raw = booster.predict(x, num_threads=threads)
             if name == "recovery":
                 out["expected_recovery_rate"] = np.clip(raw, 0.0, None) * self.calibration_[name]["level_factor"]
                 continue
             cal = self.calibration_[name]
             out[name] = np.clip(np.interp(raw, cal["x"], cal["y"]), 0.0, 1.0)
-            contrib = booster.predict(x, pred_contrib=True)
+            contrib = booster.predict(x, pred_contrib=True, num_threads=threads)
             contributions[name] = contrib[:, :-1]
             shown[name] = frame.select([pl.col(f) if f in frame.columns else pl.lit(None, dtype=pl.Float64).alias(f) for f in encoder.features])
 
@@ -383,7 +384,6 @@ class Assessor:
             if not model_file.is_file():
                 raise ModelError(f"{model_file} is missing from the model folder; refit with `sanhua fit`.")
             self.boosters_[name] = lgb.Booster(model_file=str(model_file))
-            self.boosters_[name].reset_parameter({"num_threads": self.settings_.booster.threads})
         self.encoders_ = {name: _Encoder(bundle["features"][name], bundle["levels"][name]) for name in MODELS}
         self.calibration_ = bundle["calibration"]
         self.metrics_ = bundle["metrics"]
