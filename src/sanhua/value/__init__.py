@@ -1,1 +1,5 @@
-"""sanhua.value."""
+"""sanhua.value: recovery timing (curves), and later cash flows, prices and packages."""
+
+from sanhua.value.curves import CurveSettings, RecoveryCurve
+
+__all__ = ["CurveSettings", "RecoveryCurve"]

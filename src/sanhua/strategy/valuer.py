@@ -1,0 +1,525 @@
+"""Value of every action of the catalogue for every loan, and the best feasible action.
+
+For loan ``i`` and action ``a``::
+
+    value[i, a] = p_success[i, a] * amount[i, a] * discount_factor[i, a] - cost[i, a]
+    cost[i, a]  = fixed_cost + collection_cost_rate * p_success * amount * discount_factor (+ court fee)
+
+in the loan's currency, present value at ``StrategySettings.discount_rate``.
+Each action's ``p_success``, ``amount`` and timing are documented on its
+settings class in :mod:`sanhua.strategy.settings`. Infeasible actions get null
+values and are never chosen.
+
+Feasibility (on top of each action's ``enabled`` flag):
+
+===========  =====================================================================
+action       feasible when
+===========  =====================================================================
+restructure  category A and contact not lost
+settle       category A or B and contact not lost
+mediate      category B and contact not lost
+outsource    category B or C
+litigate     not in hardship and litigation status not ``execution_ended_no_assets``
+transfer     eligible product, unsecured (collateral ``none``; empty for cards)
+hold         always
+===========  =====================================================================
+
+Months since default (timing on the recovery curve, past-due band of a
+transfer) come from ``dpd`` when present (``(dpd - 90) / 30.4375``, a loan
+defaults at 90 days past due), else from ``as_of_date - default_date`` when
+both columns exist and are filled, else from
+``StrategySettings.default_months_since_default``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from sanhua.segment.rules import CATEGORIES
+from sanhua.strategy.court_fees import court_fee
+from sanhua.strategy.settings import ACTIONS, ActionSettings, StrategySettings
+from sanhua.tape.schema import CODES
+from sanhua.value.checks import (
+    InputDataError,
+    check_codes,
+    check_no_nulls,
+    check_non_negative,
+    check_unit_interval,
+    fill_false,
+    require_columns,
+)
+from sanhua.value.curves import RecoveryCurve, months_between
+
+__all__ = ["ActionValuer", "ActionResult", "INPUT_COLUMNS", "OPTIONAL_COLUMNS"]
+
+logger = logging.getLogger(__name__)
+
+_STAGE = "strategy"
+_DAYS_PER_MONTH = 365.25 / 12
+_DEFAULT_DPD = 90
+
+INPUT_COLUMNS: tuple[str, ...] = (
+    "loan_id",
+    "currency",
+    "exposure_at_default",
+    "principal_outstanding",
+    "willingness",
+    "ability",
+    "expected_recovery_rate",
+    "category",
+)
+"""Columns :meth:`ActionValuer.run` requires."""
+
+OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
+    "product": pl.Utf8(),
+    "interest_outstanding": pl.Float64(),
+    "dpd": pl.Int32(),
+    "written_off": pl.Boolean(),
+    "collateral": pl.Utf8(),
+    "litigation_status": pl.Utf8(),
+    "notarised": pl.Boolean(),
+    "hardship": pl.Boolean(),
+    "lost_contact": pl.Boolean(),
+    "short_plan": pl.Boolean(),
+}
+"""Columns :meth:`ActionValuer.run` reads when present; an absent one counts as all null.
+
+``default_date`` and ``as_of_date`` (Date) are read too when both are present.
+"""
+
+_ACTION_DTYPE = pl.Enum(list(ACTIONS))
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """Output of :class:`ActionValuer`.
+
+    Attributes
+    ----------
+    values : polars.DataFrame
+        Long table, one row per loan and action: ``loan_id``, ``action``
+        (Enum of the catalogue), ``feasible``, ``p_success`` (probability),
+        ``amount`` (cash if the action succeeds, loan currency),
+        ``discount_factor`` (PV of one unit of that cash), ``cost`` (PV, loan
+        currency) and ``value`` (PV net of cost). The numbers are null where
+        the action is infeasible.
+    chosen : polars.DataFrame
+        One row per loan in input order: ``loan_id``, ``action``,
+        ``action_value`` (value of the chosen action) and
+        ``expected_recovery_pv`` (``expected_recovery_rate * EAD *
+        curve.pv_factor``), loan currency.
+    context : polars.DataFrame
+        One row per loan in input order: ``loan_id``, ``currency``,
+        ``category`` and ``months_since_default`` (as used for timing).
+    settings : StrategySettings
+        Settings used.
+    """
+
+    values: pl.DataFrame
+    chosen: pl.DataFrame
+    context: pl.DataFrame
+    settings: StrategySettings
+
+    def summary(self) -> pl.DataFrame:
+        """Summarise the chosen actions by currency, category and action.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``currency``, ``category``, ``action``, ``loans`` (count),
+            ``action_value`` and ``expected_recovery_pv`` (sums, in the
+            currency of the row), ``share_of_loans`` (of the category's loans
+            in that currency), sorted by currency, category and action.
+        """
+        chosen = pl.concat([self.context.drop("loan_id"), self.chosen], how="horizontal")
+        return (
+            chosen.group_by("currency", "category", "action")
+            .agg(
+                pl.len().alias("loans"),
+                pl.col("action_value").sum(),
+                pl.col("expected_recovery_pv").sum(),
+            )
+            .with_columns(
+                (pl.col("loans") / pl.col("loans").sum().over("currency", "category")).alias("share_of_loans")
+            )
+            .sort("currency", "category", "action")
+        )
+
+
+def _annuity_factor(discount_rate: float, delay: np.ndarray | float, spread: np.ndarray | int) -> np.ndarray:
+    """Mean of ``v ** (delay + j)`` for ``j = 1 .. spread``, ``v = 1 / (1 + r / 12)``."""
+    delay = np.asarray(delay, dtype=float)
+    spread = np.asarray(spread, dtype=float)
+    monthly = discount_rate / 12
+    v_delay = np.power(1.0 + monthly, -delay)
+    if monthly == 0:
+        return np.broadcast_to(v_delay, np.broadcast(delay, spread).shape).astype(float)
+
+    v = 1.0 / (1.0 + monthly)
+    mean_of_powers = v * (1.0 - np.power(v, spread)) / (1.0 - v) / spread
+    return v_delay * mean_of_powers
+
+
+class ActionValuer:
+    """Value every action of the catalogue per loan and choose the best feasible one.
+
+    Parameters
+    ----------
+    settings : StrategySettings or None
+        Action parameters; defaults when None.
+
+    Notes
+    -----
+    NOTE: v1 is greedy: each loan gets its own best action, with no capacity
+    limits (collectors, mediators, court slots) or portfolio constraints.
+    The portfolio-optimal assignment under capacity is a later stage.
+    """
+
+    def __init__(self, settings: StrategySettings | None = None) -> None:
+        self.settings = settings
+
+    # ------------------------------------------------------------ checks
+
+    def _prepare(self, frame: pl.DataFrame, settings: StrategySettings) -> pl.DataFrame:
+        require_columns(frame, INPUT_COLUMNS, _STAGE)
+        absent = [name for name in OPTIONAL_COLUMNS if name not in frame.columns]
+        if absent:
+            logger.info("strategy: optional columns %s are absent and count as empty", absent)
+            frame = frame.with_columns([pl.lit(None, dtype=OPTIONAL_COLUMNS[name]).alias(name) for name in absent])
+
+        check_no_nulls(frame, ["loan_id", "currency", "category"], _STAGE)
+        check_unit_interval(frame, ["willingness", "ability", "expected_recovery_rate"], _STAGE)
+        check_non_negative(frame, ["exposure_at_default", "principal_outstanding"], _STAGE)
+        check_non_negative(frame, ["interest_outstanding", "dpd"], _STAGE, allow_null=True)
+        check_codes(frame, "category", CATEGORIES, _STAGE, allow_null=False)
+        check_codes(frame, "product", CODES["product"], _STAGE)
+        check_codes(frame, "collateral", CODES["collateral"], _STAGE)
+        check_codes(frame, "litigation_status", CODES["litigation_status"], _STAGE)
+        check_codes(
+            frame, "currency", list(settings.fx_cny_per_unit), _STAGE, fix="Add the currency's CNY rate to strategy.fx_cny_per_unit."
+        )
+        frame = fill_false(frame, ["written_off", "notarised", "hardship", "lost_contact", "short_plan"], _STAGE)
+
+        return frame.with_columns(
+            pl.col("interest_outstanding").cast(pl.Float64).fill_null(0.0),
+            self._months_since_default(frame, settings).alias("months_since_default"),
+        )
+
+    @staticmethod
+    def _months_since_default(frame: pl.DataFrame, settings: StrategySettings) -> pl.Expr:
+        from_dpd = ((pl.col("dpd").cast(pl.Float64) - _DEFAULT_DPD) / _DAYS_PER_MONTH).clip(lower_bound=0.0)
+        months = from_dpd
+        if "default_date" in frame.columns and "as_of_date" in frame.columns:
+            for name in ("default_date", "as_of_date"):
+                if frame.schema[name] != pl.Date:
+                    raise InputDataError(f"{_STAGE}: column {name!r} must be a Date, got {frame.schema[name]}.")
+            from_dates = months_between(pl.col("default_date"), pl.col("as_of_date")).cast(pl.Float64).clip(lower_bound=0.0)
+            months = months.fill_null(from_dates)
+        return months.fill_null(settings.default_months_since_default)
+
+    # -------------------------------------------------------------- run
+
+    def run(self, frame: pl.DataFrame, curve: RecoveryCurve) -> ActionResult:
+        """Value each action per loan and choose the best feasible one.
+
+        Parameters
+        ----------
+        frame : polars.DataFrame
+            One row per loan with the columns of :data:`INPUT_COLUMNS`
+            (amounts in the row's ``currency``; ``willingness``, ``ability``
+            and ``expected_recovery_rate`` in [0, 1]; ``category`` A/B/C;
+            flags Boolean with null read as false; ``interest_outstanding``
+            and ``dpd`` may be null). Optional: ``default_date`` and
+            ``as_of_date`` (Date) for loans without ``dpd``, and
+            ``short_plan`` (Boolean) from the segment stage.
+        curve : RecoveryCurve
+            Fitted or configured recovery timing, used for hold, outsource
+            and ``expected_recovery_pv``.
+
+        Returns
+        -------
+        ActionResult
+
+        Raises
+        ------
+        InputDataError
+            A column is missing, null where it may not be, out of range, or
+            holds an unknown code or currency.
+        NotFittedError
+            ``curve`` is not fitted.
+        """
+        settings = self.settings if self.settings is not None else StrategySettings()
+        if not isinstance(settings, StrategySettings):
+            raise InputDataError(f"{_STAGE}: settings must be a StrategySettings, got {type(settings).__name__}.")
+
+        started = time.perf_counter()
+        loans = self._prepare(frame, settings)
+        inputs = _Inputs.from_frame(loans, settings)
+        curve_pv = curve.pv_factor(settings.discount_rate, inputs.months_since_default)
+
+        components = {
+            "restructure": self._restructure(inputs, settings),
+            "settle": self._settle(inputs, settings),
+            "mediate": self._mediate(inputs, settings),
+            "outsource": self._outsource(inputs, settings, curve_pv),
+            "litigate": self._litigate(inputs, settings),
+            "transfer": self._transfer(inputs, settings),
+            "hold": self._hold(inputs, settings, curve_pv),
+        }
+        feasible = self._feasibility(inputs, settings)
+
+        values, chosen = self._assemble(loans, inputs, components, feasible, curve_pv)
+        logger.info(
+            "strategy: valued %d loans x %d actions in %.3f s; chosen %s",
+            loans.height,
+            len(ACTIONS),
+            time.perf_counter() - started,
+            dict(chosen.group_by("action").len().sort("action").iter_rows()),
+        )
+        context = loans.select("loan_id", "currency", "category", "months_since_default")
+        return ActionResult(values=values, chosen=chosen, context=context, settings=settings)
+
+    # ---------------------------------------------------- action models
+
+    @staticmethod
+    def _with_costs(
+        inputs: _Inputs, action: ActionSettings, p: np.ndarray, amount: np.ndarray, df: np.ndarray, extra_cost: np.ndarray | float = 0.0,
+        cost_rate: np.ndarray | float | None = None,
+    ) -> dict[str, np.ndarray]:
+        rate = action.collection_cost_rate if cost_rate is None else cost_rate
+        expected_cash = p * amount * df
+        cost = action.fixed_cost_cny / inputs.fx + rate * expected_cash + extra_cost
+        return {"p_success": p, "amount": amount, "discount_factor": df, "cost": cost, "value": expected_cash - cost}
+
+    def _restructure(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+        action = settings.restructure
+        ability_after = inputs.ability + action.relief_ability_gain * (1.0 - inputs.ability)
+        p = inputs.willingness * ability_after
+        amount = inputs.principal + (1.0 - action.interest_waiver) * inputs.interest
+        spread = np.where(inputs.short_plan, action.short_plan_months, action.spread_months)
+        df = _annuity_factor(settings.discount_rate, action.delay_months, spread)
+        return self._with_costs(inputs, action, p, amount, df)
+
+    def _settle(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+        action = settings.settle
+        p = inputs.willingness * (action.ability_floor + (1.0 - action.ability_floor) * inputs.ability)
+        amount = action.settlement_share * inputs.claim
+        df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
+        return self._with_costs(inputs, action, p, amount, df)
+
+    def _mediate(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+        action = settings.mediate
+        willingness_after = inputs.willingness + action.willingness_uplift * (1.0 - inputs.willingness)
+        p = willingness_after * (action.ability_floor + (1.0 - action.ability_floor) * inputs.ability)
+        amount = action.agreed_share * inputs.claim
+        df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
+        return self._with_costs(inputs, action, p, amount, df)
+
+    def _outsource(self, inputs: _Inputs, settings: StrategySettings, curve_pv: np.ndarray) -> dict[str, np.ndarray]:
+        action = settings.outsource
+        p = np.ones(inputs.size)
+        amount = np.minimum(inputs.claim_or_ead, action.recovery_uplift * inputs.expected_recovery)
+        df = curve_pv * (1.0 + settings.discount_rate / 12) ** -action.delay_months
+        rate = np.where(inputs.written_off, action.written_off_cost_rate, action.collection_cost_rate)
+        return self._with_costs(inputs, action, p, amount, df, cost_rate=rate)
+
+    def _litigate(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+        action = settings.litigate
+        status = inputs.litigation_status
+        collateral_gain = _lookup(inputs.collateral, action.collateral_gain, default=0.0)
+        status_factor = _lookup(status, action.status_factor, default=0.0)
+        ability_eff = inputs.ability + collateral_gain * (1.0 - inputs.ability)
+        p = ability_eff * status_factor
+        amount = action.claim_share * inputs.claim
+
+        delay = np.where(inputs.notarised, action.notarised_delay_months, _lookup(status, action.delay_by_status, default=0.0))
+        df = _annuity_factor(settings.discount_rate, delay, action.spread_months)
+
+        files_suit = _equals(status, "not_sued") & ~inputs.notarised
+        fee_cny = court_fee(
+            inputs.claim * inputs.fx,
+            summary_procedure=action.summary_procedure,
+            stack_reductions=action.stack_fee_reductions,
+        )
+        fee = np.where(files_suit, fee_cny / inputs.fx, 0.0)
+        return self._with_costs(inputs, action, p, amount, df, extra_cost=fee)
+
+    def _transfer(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+        action = settings.transfer
+        product_rate = _lookup(inputs.product, action.product_principal_recovery, default=action.market_principal_recovery)
+        years_past_due = inputs.dpd_days / 365.25
+        band_rate = np.select(
+            [years_past_due < 1, years_past_due < 2, years_past_due < 3],
+            [action.band_under_1y, action.band_1y_to_2y, action.band_2y_to_3y],
+            default=action.band_over_3y,
+        )
+        principal_recovery = product_rate * band_rate / action.market_principal_recovery
+        p = np.ones(inputs.size)
+        amount = principal_recovery * inputs.principal
+        df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
+        return self._with_costs(inputs, action, p, amount, df)
+
+    def _hold(self, inputs: _Inputs, settings: StrategySettings, curve_pv: np.ndarray) -> dict[str, np.ndarray]:
+        action = settings.hold
+        p = np.ones(inputs.size)
+        return self._with_costs(inputs, action, p, inputs.expected_recovery, curve_pv)
+
+    # -------------------------------------------------------- feasibility
+
+    @staticmethod
+    def _feasibility(inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+        category = inputs.category
+        reachable = ~inputs.lost_contact
+        transfer = settings.transfer
+        unsecured = _equals(inputs.collateral, "none") | (
+            inputs.collateral.is_null().to_numpy()
+            & _is_in(inputs.product, transfer.unsecured_when_collateral_unknown)
+        )
+
+        rules = {
+            "restructure": _equals(category, "A") & reachable,
+            "settle": _is_in(category, ("A", "B")) & reachable,
+            "mediate": _equals(category, "B") & reachable,
+            "outsource": _is_in(category, ("B", "C")),
+            "litigate": ~inputs.hardship & ~_equals(inputs.litigation_status, "execution_ended_no_assets"),
+            "transfer": _is_in(inputs.product, transfer.eligible_products) & unsecured,
+        }
+        feasible = {name: rule & settings.action(name).enabled for name, rule in rules.items()}
+        feasible["hold"] = np.ones(inputs.size, dtype=bool)
+        return feasible
+
+    # ----------------------------------------------------------- output
+
+    @staticmethod
+    def _assemble(
+        loans: pl.DataFrame,
+        inputs: _Inputs,
+        components: dict[str, dict[str, np.ndarray]],
+        feasible: dict[str, np.ndarray],
+        curve_pv: np.ndarray,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        value_matrix = np.column_stack(
+            [np.where(feasible[name], components[name]["value"], -np.inf) for name in ACTIONS]
+        )
+        best = np.argmax(value_matrix, axis=1)
+        best_value = value_matrix[np.arange(inputs.size), best]
+
+        chosen = pl.DataFrame(
+            {
+                "loan_id": loans["loan_id"],
+                "action": pl.Series(np.asarray(ACTIONS)[best], dtype=pl.Utf8).cast(_ACTION_DTYPE),
+                "action_value": best_value,
+                "expected_recovery_pv": inputs.expected_recovery * curve_pv,
+            }
+        )
+
+        numbers = ("p_success", "amount", "discount_factor", "cost", "value")
+        parts = []
+        for name in ACTIONS:
+            part = pl.DataFrame(
+                {
+                    "loan_id": loans["loan_id"],
+                    "feasible": feasible[name],
+                    **{key: np.broadcast_to(components[name][key], (inputs.size,)) for key in numbers},
+                }
+            )
+            parts.append(
+                part.select(
+                    "loan_id",
+                    pl.lit(name, dtype=_ACTION_DTYPE).alias("action"),
+                    "feasible",
+                    *[pl.when(pl.col("feasible")).then(pl.col(key)).alias(key) for key in numbers],
+                )
+            )
+        values = pl.concat(parts, how="vertical")
+        return values, chosen
+
+
+def _lookup(codes: pl.Series, mapping: dict[str, float], default: float) -> np.ndarray:
+    """Map a column of codes to floats; nulls and codes absent from ``mapping`` get ``default``."""
+    return codes.replace_strict(mapping, default=default, return_dtype=pl.Float64).fill_null(default).to_numpy()
+
+
+def _equals(codes: pl.Series, code: str) -> np.ndarray:
+    """Boolean array: the code equals ``code`` (null is not equal)."""
+    return (codes == code).fill_null(False).to_numpy()
+
+
+def _is_in(codes: pl.Series, allowed: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Boolean array: the code is one of ``allowed`` (null is not)."""
+    return codes.is_in(list(allowed)).fill_null(False).to_numpy()
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Per-loan inputs of the action models: NumPy arrays for numbers and flags, Series for codes (loan currency)."""
+
+    size: int
+    willingness: np.ndarray
+    ability: np.ndarray
+    principal: np.ndarray
+    interest: np.ndarray
+    claim: np.ndarray
+    claim_or_ead: np.ndarray
+    expected_recovery: np.ndarray
+    months_since_default: np.ndarray
+    dpd_days: np.ndarray
+    fx: np.ndarray
+    category: pl.Series
+    product: pl.Series
+    collateral: pl.Series
+    litigation_status: pl.Series
+    written_off: np.ndarray
+    notarised: np.ndarray
+    hardship: np.ndarray
+    lost_contact: np.ndarray
+    short_plan: np.ndarray
+
+    @classmethod
+    def from_frame(cls, loans: pl.DataFrame, settings: StrategySettings) -> _Inputs:
+        def floats(name: str) -> np.ndarray:
+            return loans[name].cast(pl.Float64).to_numpy()
+
+        def codes(name: str) -> pl.Series:
+            return loans[name].cast(pl.Utf8)
+
+        def flags(name: str) -> np.ndarray:
+            return loans[name].to_numpy().astype(bool)
+
+        principal = floats("principal_outstanding")
+        interest = floats("interest_outstanding")
+        ead = floats("exposure_at_default")
+        months = floats("months_since_default")
+        dpd = loans["dpd"].cast(pl.Float64).to_numpy()
+        dpd_days = np.where(np.isnan(dpd), _DEFAULT_DPD + months * _DAYS_PER_MONTH, dpd)
+        fx = loans.select(pl.col("currency").replace_strict(settings.fx_cny_per_unit, return_dtype=pl.Float64)).to_series().to_numpy()
+
+        return cls(
+            size=loans.height,
+            willingness=floats("willingness"),
+            ability=floats("ability"),
+            principal=principal,
+            interest=interest,
+            claim=principal + interest,
+            claim_or_ead=np.maximum(principal + interest, ead),
+            expected_recovery=floats("expected_recovery_rate") * ead,
+            months_since_default=months,
+            dpd_days=dpd_days,
+            fx=fx,
+            category=codes("category"),
+            product=codes("product"),
+            collateral=codes("collateral"),
+            litigation_status=codes("litigation_status").fill_null("not_sued"),
+            written_off=flags("written_off"),
+            notarised=flags("notarised"),
+            hardship=flags("hardship"),
+            lost_contact=flags("lost_contact"),
+            short_plan=flags("short_plan"),
+        )
+
+
