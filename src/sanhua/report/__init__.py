@@ -1,1 +1,13 @@
-"""sanhua.report."""
+"""Run report: summary tables, charts and the bilingual HTML page, plus the message catalogues.
+
+- :mod:`sanhua.report.tables`: aggregates of the scored loans and the run record (data).
+- :mod:`sanhua.report.charts`: Plotly figures drawn from those tables.
+- :mod:`sanhua.report.views`: formatted sections in one language.
+- :mod:`sanhua.report.html`: :func:`write_report`, the self-contained ``report.html``.
+- :mod:`sanhua.report.i18n`: zh-CN and English messages, locale formatting.
+"""
+
+from sanhua.report.html import REPORT_FILE, write_report
+from sanhua.report.tables import ReportDataError
+
+__all__ = ["REPORT_FILE", "ReportDataError", "write_report"]

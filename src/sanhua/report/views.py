@@ -1,0 +1,591 @@
+"""Sections of the report in one language: formatted tables, paragraphs and charts.
+
+:func:`build_sections` turns the summary tables of :mod:`sanhua.report.tables`
+and the run record into a list of :class:`Section` whose cells are already
+formatted text (numbers with their unit and currency, dates per locale).
+The HTML template only lays them out, so the same views could feed another
+renderer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from sanhua.report import charts
+from sanhua.report.i18n import (
+    MISSING,
+    format_count,
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    format_percent,
+    format_seconds,
+    translate,
+    translate_code,
+)
+from sanhua.report.tables import CATEGORIES
+
+__all__ = ["Cell", "TableView", "ChartView", "Section", "Summaries", "build_sections"]
+
+# Months after default at which the curve table reads the cumulative share.
+_CURVE_MONTHS = (3, 6, 12, 18, 24, 36, 48, 60, 84, 120)
+
+_BACKTEST_METRICS = ("rmse", "mae", "spearman", "auc_above_median")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One formatted table cell; ``numeric`` cells are right-aligned, ``title`` is hover text."""
+
+    text: str
+    numeric: bool = False
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A table ready to render: caption, header texts and rows of cells."""
+
+    caption: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    footer: list[Cell] | None = None
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """A chart: element id and the figure JSON passed to ``Plotly.newPlot``."""
+
+    element_id: str
+    figure_json: str
+
+
+@dataclass
+class Section:
+    """A titled part of the report."""
+
+    key: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    charts: list[ChartView] = field(default_factory=list)
+    tables: list[TableView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Summaries:
+    """Language-independent tables the sections are built from."""
+
+    currency: str
+    currency_totals: pl.DataFrame
+    mix: pl.DataFrame
+    values: pl.DataFrame
+    grid: pl.DataFrame
+    unscored: int
+    thresholds: pl.DataFrame
+    reasons: pl.DataFrame
+    reasons_min_loans: int
+    row_counts: pl.DataFrame
+    quarantined_by_reason: pl.DataFrame
+    excluded_by_reason: pl.DataFrame
+    flags: pl.DataFrame
+    curve: pl.DataFrame | None
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return str(value)
+
+
+def _num(text: str, title: str | None = None) -> Cell:
+    return Cell(text, numeric=True, title=title)
+
+
+def _hash_cell(value: Any) -> Cell:
+    text = _text(value)
+    if len(text) > 16:
+        return Cell(text[:12] + "…", title=text)
+    return Cell(text)
+
+
+def _key_value_table(caption: str, pairs: Sequence[tuple[str, Cell]], language: str) -> TableView:
+    return TableView(
+        caption=caption,
+        headers=[translate("report.counts.item", language), translate("report.metrics.value", language)],
+        rows=[[Cell(label), Cell(cell.text, title=cell.title)] for label, cell in pairs],
+    )
+
+
+def _plain_value(value: Any, language: str) -> Cell:
+    if isinstance(value, bool):
+        return Cell(translate("report.yes" if value else "report.no", language))
+    if isinstance(value, int):
+        return _num(format_count(value, language))
+    if isinstance(value, float):
+        decimals = 4 if value != 0 and abs(value) < 0.01 else 3
+        return _num(format_number(value, language, decimals=decimals))
+    if isinstance(value, (list, tuple)):
+        return Cell(", ".join(_plain_value(item, language).text for item in value))
+    return Cell(_text(value))
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            pairs.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            pairs.append((f"{prefix}{key}", value))
+    return pairs
+
+
+def _header(record: Mapping[str, Any], language: str) -> Section:
+    profile = record.get("profile") or {}
+    model = record.get("model") or {}
+    config = record.get("config") or {}
+    metrics = record.get("metrics") or {}
+    as_of = record.get("as_of") or config.get("as_of")
+
+    profile_text = _text(profile.get("name"))
+    if profile.get("path"):
+        profile_text += f" ({profile['path']})"
+    rate = metrics.get("loans_per_second")
+    pairs = [
+        (translate("report.header.run_id", language), Cell(_text(record.get("run_id")))),
+        (translate("report.header.command", language), Cell(_text(record.get("command")))),
+        (translate("report.header.version", language), Cell(_text(record.get("sanhua_version")))),
+        (translate("report.header.started", language), Cell(format_datetime(record.get("started_at"), language))),
+        (translate("report.header.finished", language), Cell(format_datetime(record.get("finished_at"), language))),
+        (translate("report.header.duration", language), _num(format_seconds(record.get("duration_s"), language))),
+        (translate("report.header.profile", language), Cell(profile_text)),
+        (translate("report.header.profile_sha256", language), _hash_cell(profile.get("sha256"))),
+        (translate("report.header.as_of", language), Cell(format_date(as_of, language) if as_of else translate("report.not_given", language))),
+        (translate("report.header.model_version", language), Cell(_text(model.get("version")))),
+        (translate("report.header.model_trained", language), Cell(format_datetime(model.get("trained_at"), language))),
+        (translate("report.header.model_data", language), _hash_cell(model.get("training_data_sha256"))),
+        (
+            translate("report.header.throughput", language),
+            _num(translate("report.header.throughput_value", language, rate=format_number(rate, language, decimals=0)) if isinstance(rate, (int, float)) else MISSING),
+        ),
+    ]
+    section = Section("run", translate("report.header.title", language))
+    section.tables.append(_key_value_table(translate("report.header.title", language), pairs, language))
+
+    inputs = [item for item in (record.get("inputs") or []) if isinstance(item, Mapping)]
+    rows = [
+        [
+            Cell(translate_code("report.inputs", f"role_{item['role']}", language).removeprefix("role_") if item.get("role") else MISSING),
+            Cell(_text(item.get("path"))),
+            Cell(_text(item.get("table"))),
+            Cell(_text(item.get("format"))),
+            Cell(_text(item.get("encoding"))),
+            _num(format_count(item.get("bytes"), language)),
+            _hash_cell(item.get("sha256")),
+        ]
+        for item in inputs
+    ]
+    section.tables.append(
+        TableView(
+            caption=translate("report.inputs.title", language),
+            headers=[translate(f"report.inputs.{name}", language) for name in ("role", "path", "table", "format", "encoding", "size", "sha256")],
+            rows=rows,
+        )
+    )
+    return section
+
+
+def _reason_table(caption: str, frame: pl.DataFrame, label_column: str, header_key: str, prefix: str | None, total: int | None, language: str) -> TableView:
+    rows = []
+    for label, count in frame.select(label_column, "rows").iter_rows():
+        shown = f"{translate_code(prefix, label, language)} ({label})" if prefix and translate_code(prefix, label, language) != label else label
+        share = format_percent(count / total, language, decimals=2) if total and count is not None else MISSING
+        rows.append([Cell(shown), _num(format_count(count, language)), _num(share)])
+    return TableView(
+        caption=caption,
+        headers=[translate(header_key, language), translate("report.counts.rows", language), translate("report.counts.share", language)],
+        rows=rows,
+    )
+
+
+def _counts(record: Mapping[str, Any], summaries: Summaries, language: str) -> Section:
+    section = Section("counts", translate("report.counts.title", language), paragraphs=[translate("report.counts.intro", language)])
+    counts = summaries.row_counts
+    values = dict(counts.select("item", "rows").iter_rows())
+
+    section.tables.append(
+        TableView(
+            caption=translate("report.counts.title", language),
+            headers=[translate("report.counts.item", language), translate("report.counts.rows", language), translate("report.counts.share", language)],
+            rows=[
+                [
+                    Cell(translate(f"report.counts.{item}", language)),
+                    _num(format_count(rows, language)),
+                    _num(format_percent(share, language, decimals=2)),
+                ]
+                for item, rows, share in counts.iter_rows()
+            ],
+        )
+    )
+
+    parts = [values.get(name) for name in ("scored", "quarantined", "excluded")]
+    if values.get("input_rows") is not None and all(part is not None for part in parts):
+        accounted = sum(parts)
+        if accounted == values["input_rows"]:
+            section.paragraphs.append(translate("report.counts.balanced", language))
+        else:
+            section.paragraphs.append(
+                translate(
+                    "report.counts.unbalanced",
+                    language,
+                    input_rows=format_count(values["input_rows"], language),
+                    accounted=format_count(accounted, language),
+                )
+            )
+
+    total = values.get("input_rows")
+    if summaries.quarantined_by_reason.height:
+        section.tables.append(
+            _reason_table(translate("report.counts.quarantine_title", language), summaries.quarantined_by_reason, "reason", "report.counts.reason", "reason_code", total, language)
+        )
+    if summaries.excluded_by_reason.height:
+        section.tables.append(
+            _reason_table(translate("report.counts.excluded_title", language), summaries.excluded_by_reason, "reason", "report.counts.reason", "reason_code", total, language)
+        )
+
+    per_table = (record.get("counts") or {}).get("tables") or {}
+    if isinstance(per_table, Mapping) and per_table:
+        pairs = [(str(name), _plain_value(value, language)) for name, value in _flatten(per_table)]
+        section.tables.append(_key_value_table(translate("report.counts.tables_title", language), pairs, language))
+
+    if summaries.flags.height:
+        section.tables.append(
+            _reason_table(translate("report.counts.flags_title", language), summaries.flags.rename({"flag": "reason"}), "reason", "report.counts.flag", None, total, language)
+        )
+    return section
+
+
+def _score_map(summaries: Summaries, language: str) -> Section:
+    section = Section("map", translate("report.map.title", language), paragraphs=[translate("report.map.intro", language)])
+    section.charts.append(ChartView(f"chart-{language}-map", charts.figure_json(charts.score_map(summaries.grid, summaries.thresholds, language))))
+
+    if summaries.unscored:
+        section.paragraphs.append(translate("report.map.unscored", language, count=format_count(summaries.unscored, language)))
+    if summaries.thresholds.height:
+        section.tables.append(
+            TableView(
+                caption=translate("report.map.thresholds", language),
+                headers=[translate("report.map.threshold", language), translate("report.map.value", language)],
+                rows=[[Cell(name), _num(format_number(value, language, decimals=3))] for name, value in summaries.thresholds.select("name", "value").iter_rows()],
+            )
+        )
+    else:
+        section.paragraphs.append(translate("report.map.no_thresholds", language))
+    return section
+
+
+def _mix(summaries: Summaries, language: str) -> Section:
+    currency = summaries.currency
+    section = Section("mix", translate("report.mix.title", language), paragraphs=[translate("report.mix.intro", language, currency=currency)])
+    section.charts.append(ChartView(f"chart-{language}-mix", charts.figure_json(charts.category_mix_chart(summaries.mix, currency, language))))
+
+    headers = [
+        translate(f"report.mix.{name}", language)
+        for name in ("currency", "category", "loans", "loan_share", "ead", "expected_recovery", "expected_recovery_pv", "recovery_rate", "hardship", "lost_contact")
+    ]
+    for (code,), rows in summaries.mix.group_by("currency", maintain_order=True):
+        body = [
+            [
+                Cell(code),
+                Cell(translate_code("category", row["category"], language)),
+                _num(format_count(row["loans"], language)),
+                _num(format_percent(row["loan_share"], language)),
+                _num(format_money(row["exposure_at_default"], code, language)),
+                _num(format_money(row["expected_recovery"], code, language)),
+                _num(format_money(row["expected_recovery_pv"], code, language)),
+                _num(format_percent(row["recovery_rate"], language)),
+                _num(format_count(row["hardship"], language)),
+                _num(format_count(row["lost_contact"], language)),
+            ]
+            for row in rows.sort("category").iter_rows(named=True)
+        ]
+        ead = rows["exposure_at_default"].sum()
+        recovered = rows["expected_recovery"].sum()
+        footer = [
+            Cell(code),
+            Cell(translate("report.total", language)),
+            _num(format_count(rows["loans"].sum(), language)),
+            _num(format_percent(1.0 if rows["loans"].sum() else None, language)),
+            _num(format_money(ead, code, language)),
+            _num(format_money(recovered, code, language)),
+            _num(format_money(rows["expected_recovery_pv"].sum(), code, language)),
+            _num(format_percent(recovered / ead if ead else None, language)),
+            _num(format_count(rows["hardship"].sum(), language)),
+            _num(format_count(rows["lost_contact"].sum(), language)),
+        ]
+        section.tables.append(TableView(caption=f"{translate('report.mix.title', language)} ({code})", headers=headers, rows=body, footer=footer))
+    return section
+
+
+def _curve(summaries: Summaries, language: str) -> Section:
+    section = Section("curve", translate("report.curve.title", language))
+    curve = summaries.curve
+    if curve is None or curve.height == 0:
+        section.paragraphs.append(translate("report.curve.missing", language))
+        return section
+
+    section.paragraphs.append(translate("report.curve.intro", language))
+    section.charts.append(ChartView(f"chart-{language}-curve", charts.figure_json(charts.recovery_curve_chart(curve, language))))
+
+    sources = curve["source"].unique(maintain_order=True).to_list()
+    last = int(curve["month"].max())
+    months = sorted({month for month in _CURVE_MONTHS if month <= last} | {last})
+    lookup = {(source, month): value for source, month, value in curve.select("source", "month", "cumulative").iter_rows()}
+    rows = []
+    for month in months:
+        row = [_num(format_count(month, language))]
+        for source in sources:
+            # The curve is cumulative, so a month without a point takes the last point before it.
+            known = [m for (s, m) in lookup if s == source and m <= month]
+            value = lookup[(source, max(known))] if known else None
+            row.append(_num(format_percent(value, language)))
+        rows.append(row)
+    section.tables.append(
+        TableView(
+            caption=translate("report.curve.title", language),
+            headers=[translate("report.curve.month", language)] + [translate_code("report.curve", source, language) for source in sources],
+            rows=rows,
+        )
+    )
+    return section
+
+
+def _value(summaries: Summaries, language: str) -> Section:
+    currency = summaries.currency
+    section = Section("value", translate("report.value.title", language), paragraphs=[translate("report.value.intro", language, currency=currency)])
+    if summaries.values.height:
+        section.charts.append(ChartView(f"chart-{language}-value", charts.figure_json(charts.value_chart(summaries.values, currency, language))))
+
+    headers = [translate("report.mix.currency", language), translate("report.mix.category", language)] + [
+        translate(f"report.value.{name}", language) for name in ("action", "loans", "ead", "expected_recovery_pv", "action_value", "value_rate")
+    ]
+    for (code,), rows in summaries.values.group_by("currency", maintain_order=True):
+        body = [
+            [
+                Cell(code),
+                Cell(translate_code("category", row["category"], language)),
+                Cell(translate_code("action", row["action"], language)),
+                _num(format_count(row["loans"], language)),
+                _num(format_money(row["exposure_at_default"], code, language)),
+                _num(format_money(row["expected_recovery_pv"], code, language)),
+                _num(format_money(row["action_value"], code, language)),
+                _num(format_percent(row["value_rate"], language)),
+            ]
+            for row in rows.iter_rows(named=True)
+        ]
+        ead = rows["exposure_at_default"].sum()
+        value = rows["action_value"].sum()
+        footer = [
+            Cell(code),
+            Cell(translate("report.total", language)),
+            Cell(""),
+            _num(format_count(rows["loans"].sum(), language)),
+            _num(format_money(ead, code, language)),
+            _num(format_money(rows["expected_recovery_pv"].sum(), code, language)),
+            _num(format_money(value, code, language)),
+            _num(format_percent(value / ead if ead else None, language)),
+        ]
+        section.tables.append(TableView(caption=f"{translate('report.value.title', language)} ({code})", headers=headers, rows=body, footer=footer))
+    return section
+
+
+def _reasons(summaries: Summaries, language: str) -> Section:
+    minimum = summaries.reasons_min_loans
+    section = Section("reasons", translate("report.reasons.title", language), paragraphs=[translate("report.reasons.intro", language, min_loans=minimum)])
+    if summaries.reasons.height == 0:
+        section.paragraphs.append(translate("report.reasons.none", language, min_loans=minimum))
+        return section
+
+    column = "reason_zh" if language == "zh-CN" else "reason_en"
+    rows = [
+        [
+            _num(format_count(row["rank"], language)),
+            Cell(row[column]),
+            _num(format_count(row["loans"], language)),
+            _num(format_percent(row["loan_share"], language)),
+            *[_num(format_count(row[category], language)) for category in CATEGORIES],
+        ]
+        for row in summaries.reasons.iter_rows(named=True)
+    ]
+    section.tables.append(
+        TableView(
+            caption=translate("report.reasons.title", language),
+            headers=[translate(f"report.reasons.{name}", language) for name in ("rank", "reason", "loans", "share")]
+            + [translate_code("category", category, language) for category in CATEGORIES],
+            rows=rows,
+        )
+    )
+    return section
+
+
+def _interval(values: Any, language: str, decimals: int = 3) -> str:
+    if isinstance(values, (list, tuple)) and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
+        return f"[{format_number(values[0], language, decimals)}, {format_number(values[1], language, decimals)}]"
+    return MISSING
+
+
+def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Section:
+    baseline = backtest.get("baseline")
+    if baseline == "exposure-weighted recovery rate by grade on the history":
+        baseline = translate("report.backtest.baseline_grade", language)
+    section = Section(
+        "backtest",
+        translate("report.backtest.title", language),
+        paragraphs=[
+            translate(
+                "report.backtest.intro",
+                language,
+                n_loans=format_count(backtest.get("n_loans"), language),
+                cap=format_number(backtest.get("cap"), language, decimals=1) if isinstance(backtest.get("cap"), (int, float)) else MISSING,
+                baseline=_text(baseline),
+            )
+        ],
+    )
+
+    metrics = backtest.get("metrics") or {}
+    passes = backtest.get("passes") or {}
+    names = [name for name in _BACKTEST_METRICS if name in metrics] + sorted(set(metrics) - set(_BACKTEST_METRICS))
+    rows = []
+    for name in names:
+        entry = metrics.get(name) or {}
+        outcome = passes.get(name)
+        rows.append(
+            [
+                Cell(translate_code("report.backtest", name, language)),
+                _num(format_number(entry.get("model"), language, decimals=3)),
+                _num(_interval(entry.get("model_ci"), language)),
+                _num(format_number(entry.get("baseline"), language, decimals=3)),
+                _num(_interval(entry.get("baseline_ci"), language)),
+                Cell(MISSING if outcome is None else translate("report.backtest.passed" if outcome else "report.backtest.failed", language)),
+            ]
+        )
+    section.tables.append(
+        TableView(
+            caption=translate("report.backtest.title", language),
+            headers=[translate(f"report.backtest.{name}", language) for name in ("metric", "model", "model_ci", "baseline", "baseline_ci", "passes")],
+            rows=rows,
+        )
+    )
+
+    total = backtest.get("total") or {}
+    if total:
+        pairs = [
+            (translate("report.backtest.predicted", language), _num(format_money(total.get("predicted"), currency, language))),
+            (translate("report.backtest.realised", language), _num(format_money(total.get("realised"), currency, language))),
+            (translate("report.backtest.baseline_total", language), _num(format_money(total.get("baseline"), currency, language))),
+            (translate("report.backtest.ratio", language), _num(format_number(total.get("ratio"), language, decimals=3))),
+            (translate("report.backtest.ratio_ci", language), _num(_interval(total.get("ratio_ci"), language))),
+        ]
+        section.tables.append(_key_value_table(translate("report.backtest.total_title", language), pairs, language))
+
+    other = {name: value for name, value in passes.items() if name not in metrics}
+    if other:
+        section.tables.append(
+            TableView(
+                caption=translate("report.backtest.check", language),
+                headers=[translate("report.backtest.check", language), translate("report.backtest.result", language)],
+                rows=[
+                    [Cell(name), Cell(translate("report.backtest.passed" if value else "report.backtest.failed", language))]
+                    for name, value in other.items()
+                ],
+            )
+        )
+    return section
+
+
+def _assumptions(record: Mapping[str, Any], language: str) -> Section:
+    section = Section("assumptions", translate("report.assumptions.title", language), paragraphs=[translate("report.assumptions.intro", language)])
+    items = [item for item in (record.get("assumptions") or []) if isinstance(item, Mapping)]
+    if not items:
+        section.paragraphs.append(translate("report.assumptions.none", language))
+        return section
+
+    rows = [
+        [
+            Cell(_text(item.get("name"))),
+            _plain_value(item.get("value"), language),
+            Cell(_text(item.get("unit"))),
+            Cell(_text(item.get("source"))),
+            Cell(_text(item.get("tag"))),
+        ]
+        for item in items
+    ]
+    section.tables.append(
+        TableView(
+            caption=translate("report.assumptions.title", language),
+            headers=[translate(f"report.assumptions.{name}", language) for name in ("name", "value", "unit", "source", "tag")],
+            rows=rows,
+        )
+    )
+    return section
+
+
+def _metrics(record: Mapping[str, Any], language: str) -> Section:
+    section = Section("metrics", translate("report.metrics.title", language))
+    stages = ((record.get("metrics") or {}).get("stage_seconds")) or {}
+    if isinstance(stages, Mapping) and stages:
+        section.tables.append(
+            TableView(
+                caption=translate("report.metrics.title", language),
+                headers=[translate("report.metrics.stage", language), translate("report.metrics.seconds", language)],
+                rows=[
+                    [Cell(translate_code("stage", str(stage), language)), _num(format_seconds(seconds, language) if isinstance(seconds, (int, float)) else MISSING)]
+                    for stage, seconds in stages.items()
+                ],
+            )
+        )
+
+    model_metrics = ((record.get("model") or {}).get("metrics")) or {}
+    if isinstance(model_metrics, Mapping) and model_metrics:
+        pairs = [(name, _plain_value(value, language)) for name, value in _flatten(model_metrics)]
+        section.tables.append(
+            TableView(
+                caption=translate("report.metrics.model_metrics", language),
+                headers=[translate("report.metrics.metric", language), translate("report.metrics.value", language)],
+                rows=[[Cell(name), cell] for name, cell in pairs],
+            )
+        )
+    return section
+
+
+def build_sections(record: Mapping[str, Any], summaries: Summaries, language: str) -> list[Section]:
+    """Build every section of the report in ``language``, in reading order.
+
+    The backtest section is present only when ``record["backtest"]`` is a
+    non-empty mapping.
+    """
+    sections = [
+        _header(record, language),
+        _counts(record, summaries, language),
+        _score_map(summaries, language),
+        _mix(summaries, language),
+        _curve(summaries, language),
+        _value(summaries, language),
+        _reasons(summaries, language),
+    ]
+
+    backtest = record.get("backtest")
+    if isinstance(backtest, Mapping) and backtest:
+        sections.append(_backtest(backtest, summaries.currency, language))
+
+    sections.append(_assumptions(record, language))
+    metrics = _metrics(record, language)
+    if metrics.tables:
+        sections.append(metrics)
+    sections.append(Section("glossary", translate("report.glossary.title", language), paragraphs=[translate("report.glossary.text", language)]))
+    return sections
