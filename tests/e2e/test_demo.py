@@ -1,0 +1,84 @@
+"""End-to-end: `sanhua demo`, its outputs and the run catalogue commands."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+from scipy.stats import spearmanr
+
+from sanhua.tape.schema import OUTPUT_COLUMNS
+
+from .conftest import invoke
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_writes_every_output(demo_run):
+    out, _ = demo_run
+    run_dir = out / "run"
+    for name in ("loans.parquet", "quarantine.csv", "run.json", "report.html"):
+        assert (run_dir / name).is_file(), name
+    for table in ("loans", "borrowers", "repayments", "collection_events", "contacts", "external", "outcomes"):
+        assert list((out / "data" / "history").glob(f"{table}.*")), table
+
+
+def test_demo_output_columns_and_ranges(demo_run):
+    out, _ = demo_run
+    loans = pl.read_parquet(out / "run" / "loans.parquet")
+    assert list(loans.columns[: len(OUTPUT_COLUMNS)]) == list(OUTPUT_COLUMNS)
+    assert loans["loan_id"].is_unique().all()
+    assert loans["willingness"].is_between(0, 1).all()
+    assert loans["ability"].is_between(0, 1).all()
+    assert set(loans["category"].unique()) <= {"A", "B", "C"}
+    assert (loans["expected_recovery"] >= 0).all()
+    assert (loans["expected_recovery_pv"] <= loans["expected_recovery"] + 1e-6).all()
+    assert loans["action"].null_count() == 0
+
+
+def test_demo_counts_are_conserved(demo_run):
+    out, _ = demo_run
+    record = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
+    counts = record["counts"]
+    assert counts["input_rows"] == counts["scored"] + counts["quarantined"] + counts["excluded"]
+    loans = pl.read_parquet(out / "run" / "loans.parquet")
+    assert loans.height == counts["scored"]
+
+
+def test_demo_scores_rank_latent_values(demo_run):
+    out, _ = demo_run
+    loans = pl.read_parquet(out / "run" / "loans.parquet")
+    latent = pl.read_parquet(out / "data" / "latent.parquet")
+    joined = loans.join(latent, on="loan_id", how="inner")
+    assert joined.height == loans.height
+    willingness_column = next(c for c in latent.columns if c.startswith("willingness"))
+    ability_column = next(c for c in latent.columns if c.startswith("ability"))
+    assert spearmanr(joined["willingness"], joined[willingness_column]).statistic >= 0.5
+    assert spearmanr(joined["ability"], joined[ability_column]).statistic >= 0.5
+
+
+def test_demo_uses_empirical_curve(demo_run):
+    out, _ = demo_run
+    record = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
+    assert record["model"]["version"]
+    assert record["inputs"] and all(item["sha256"] for item in record["inputs"])
+    names = [a["name"] for a in record["assumptions"]]
+    assert names, "run.json lists no assumptions"
+
+
+def test_runs_list_and_show(demo_run):
+    out, _ = demo_run
+    record = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
+    listed = invoke(["runs", "list"])
+    assert listed.exit_code == 0
+    assert record["run_id"][:8] in listed.stdout
+    shown = invoke(["runs", "show", record["run_id"][:18]])
+    assert shown.exit_code == 0
+    assert json.loads(shown.stdout)["run_id"] == record["run_id"]
+
+
+def test_runs_show_unknown_id_fails(demo_run):
+    result = invoke(["runs", "show", "no-such-run"])
+    assert result.exit_code == 2
+    assert "no-such-run" in result.stderr
