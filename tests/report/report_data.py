@@ -9,7 +9,7 @@ import polars as pl
 
 _FEATURES_ZH = ("逾期天数", "月供", "账龄(月)", "距上次还款月数", "承诺兑现率")
 _FEATURES_EN = ("days past due", "instalment", "months on book", "months since last payment", "promises kept")
-_ACTIONS = ("restructure", "mediation", "litigation", "bulk_transfer", "new_unlisted_action")
+_ACTIONS = ("restructure", "mediate", "litigate", "transfer", "new_unlisted_action")
 
 
 def make_loans(n: int, seed: int = 7, currencies: tuple[str, ...] = ("CNY",)) -> pl.DataFrame:
@@ -72,7 +72,7 @@ def make_record(loans: pl.DataFrame, *, backtest: bool = False) -> dict[str, Any
         "run_dir": "/tmp/run",
         "language": "zh-CN",
         "profile": {"name": "cn-bank", "path": "src/sanhua/tape/profiles/cn-bank.toml", "sha256": "a" * 64},
-        "config": {"as_of": "2026-06-30", "segment": {"willingness_high": 0.5, "ability_high": 0.4, "ability_high_unwilling": 0.6, "label": "x"}},
+        "config": {"as_of": "2026-06-30", "segment": {"willing_high": 0.6, "willing_low": 0.4, "able_min": 0.5, "able_unwilling_category": "B"}},
         "inputs": [
             {"role": "tape", "path": "/data/tape.csv", "table": "loans", "sha256": "b" * 64, "bytes": 123456, "format": "csv", "encoding": "gb18030"},
         ],

@@ -159,7 +159,8 @@ def test_report_counts_and_thresholds(small_report: Path) -> None:
     text = " ".join(page.text)
 
     assert translate("report.counts.balanced", "en") in text
-    assert "willingness_high" in text
+    assert "willing_high" in text
+    assert "able_min" in text
     assert "必填值缺失 (missing_required)" in text
 
 

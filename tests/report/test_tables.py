@@ -158,16 +158,24 @@ def test_check_loans_rejects_score_outside_range() -> None:
 
 def test_segment_thresholds_found_in_config() -> None:
     record = make_record(make_loans(5))
-    record["config"]["segment"]["nested"] = {"ability_floor": 0.2, "days": 90}
+    record["config"]["segment"] = {
+        "willing_high": 0.6,
+        "willing_low": 0.4,
+        "able_min": 0.5,
+        "able_unwilling_category": "B",
+        "hardship_overrides": True,
+        "nested": {"ability_floor": 0.2, "days": 90, "rate": 0.1},
+    }
 
     thresholds = tables.segment_thresholds(record)
 
     assert dict(zip(thresholds["name"], thresholds["score"])) == {
-        "willingness_high": "willingness",
-        "ability_high": "ability",
-        "ability_high_unwilling": "ability",
+        "willing_high": "willingness",
+        "willing_low": "willingness",
+        "able_min": "ability",
         "nested.ability_floor": "ability",
     }
+    assert thresholds.filter(pl.col("name") == "able_min")["value"].item() == 0.5
 
 
 def test_segment_thresholds_absent() -> None:

@@ -378,8 +378,11 @@ def segment_thresholds(record: Mapping[str, Any]) -> pl.DataFrame:
     """Collect the score thresholds of the segment settings in the run record.
 
     Any number in [0, 1] under ``record["config"]["segment"]`` (nested
-    tables included) whose key names ``willingness`` or ``ability`` is a
-    threshold on that score, for example ``willingness_high = 0.5``.
+    tables included) is a threshold on the score its key names: the first
+    ``_``-separated word of the key that starts with ``will``/``unwill``
+    (willingness) or ``abl``/``abil`` (ability) decides, so
+    ``willing_high = 0.6`` is a willingness threshold and ``able_min = 0.5``
+    an ability threshold. Numbers under other keys are ignored.
 
     Returns
     -------
@@ -390,6 +393,14 @@ def segment_thresholds(record: Mapping[str, Any]) -> pl.DataFrame:
     segment = ((record.get("config") or {}).get("segment")) or {}
     rows: list[dict[str, Any]] = []
 
+    def score_of(key: str) -> str | None:
+        for word in key.lower().split("_"):
+            if word.startswith(("will", "unwill")):
+                return "willingness"
+            if word.startswith(("abl", "abil")):
+                return "ability"
+        return None
+
     def walk(table: Mapping[str, Any], prefix: str) -> None:
         for key, value in table.items():
             name = f"{prefix}{key}"
@@ -398,11 +409,9 @@ def segment_thresholds(record: Mapping[str, Any]) -> pl.DataFrame:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 continue
-            lowered = name.lower()
-            for score in ("willingness", "ability"):
-                if score in lowered:
-                    rows.append({"name": name, "score": score, "value": float(value)})
-                    break
+            score = score_of(str(key))
+            if score is not None:
+                rows.append({"name": name, "score": score, "value": float(value)})
 
     if isinstance(segment, Mapping):
         walk(segment, "")

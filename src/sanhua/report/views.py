@@ -519,7 +519,7 @@ def _assumptions(record: Mapping[str, Any], language: str) -> Section:
         [
             Cell(_text(item.get("name"))),
             _plain_value(item.get("value"), language),
-            Cell(_text(item.get("unit"))),
+            Cell(translate_code("unit", str(item["unit"]), language) if item.get("unit") else MISSING),
             Cell(_text(item.get("source"))),
             Cell(_text(item.get("tag"))),
         ]
