@@ -90,6 +90,7 @@ class SegmentSettings(BaseModel):
         True,
         "A debtor flagged in hardship goes to A (relief) unless contact is lost, whatever the scores say.",
         unit="flag",
+        policy=True,
     )
 
     @model_validator(mode="after")

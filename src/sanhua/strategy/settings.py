@@ -19,6 +19,7 @@ from sanhua.value.params import assumption_rows, param
 __all__ = [
     "ACTIONS",
     "ActionSettings",
+    "ScheduledActionSettings",
     "RestructureSettings",
     "SettleSettings",
     "MediateSettings",
@@ -38,27 +39,35 @@ _COURT_FEES = "诉讼费用交纳办法 (State Council Decree No. 481, 2007)"
 
 
 class ActionSettings(BaseModel):
-    """Parameters every action has: whether it is offered, its timing and its costs.
+    """Parameters every action has: whether it is offered and its costs.
 
-    Cash of an action arrives evenly over ``spread_months`` months after a
-    delay of ``delay_months``; its discount factor is the mean of
-    ``v ** (delay_months + j)`` for ``j = 1 .. spread_months`` with
-    ``v = 1 / (1 + discount_rate / 12)``. Hold and outsource use the
-    recovery curve instead (see their settings).
+    ``cost = fixed_cost_cny (converted to the loan's currency) +
+    collection_cost_rate * expected cash collected (PV)``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = param(True, "Offer this action at all.", unit="flag")
-    delay_months: float = param(1.0, "Months from the decision until the first cash.", unit="months", ge=0, le=240)
-    spread_months: int = param(1, "Months over which the cash arrives in equal parts (1 = a lump sum).", unit="months", ge=1, le=480)
+    enabled: bool = param(True, "Offer this action at all (hold is always offered).", unit="flag", policy=True)
     fixed_cost_cny: float = param(0.0, "Cost per loan paid at the decision (handling, fees).", unit="CNY per loan", ge=0)
     collection_cost_rate: float = param(
         0.0, "Share of the cash collected that is paid out (commission, servicing, lawyer's fee).", unit="fraction of cash collected", ge=0, le=1
     )
 
 
-class RestructureSettings(ActionSettings):
+class ScheduledActionSettings(ActionSettings):
+    """An action whose cash follows its own schedule rather than the recovery curve.
+
+    Cash arrives in ``spread_months`` equal monthly parts, the first
+    ``delay_months`` after the decision; the discount factor is the mean of
+    ``v ** (delay_months + j)`` for ``j = 0 .. spread_months - 1`` with
+    ``v = 1 / (1 + discount_rate / 12)``.
+    """
+
+    delay_months: float = param(1.0, "Months from the decision until the first cash.", unit="months", ge=0, le=240)
+    spread_months: int = param(1, "Number of equal monthly payments (1 = a lump sum).", unit="months", ge=1, le=480)
+
+
+class RestructureSettings(ScheduledActionSettings):
     """Restructuring: new terms (term extension, interest relief) for a willing debtor.
 
     ``p_success = willingness * ability_after_relief`` with
@@ -79,7 +88,7 @@ class RestructureSettings(ActionSettings):
     collection_cost_rate: float = param(0.02, "Servicing cost of the new schedule.", unit="fraction of cash collected", ge=0, le=1)
 
 
-class SettleSettings(ActionSettings):
+class SettleSettings(ScheduledActionSettings):
     """Settlement: a discounted lump-sum payoff.
 
     ``p_success = willingness * (ability_floor + (1 - ability_floor) * ability)``;
@@ -101,7 +110,7 @@ class SettleSettings(ActionSettings):
     fixed_cost_cny: float = param(200.0, "Offer, negotiation and agreement cost per loan.", unit="CNY per loan", ge=0)
 
 
-class MediateSettings(ActionSettings):
+class MediateSettings(ScheduledActionSettings):
     """Mediation by a financial mediation centre, usually confirmed by a court.
 
     ``p_success = willingness_after * (ability_floor + (1 - ability_floor) * ability)``
@@ -213,7 +222,7 @@ class LitigateSettings(ActionSettings):
         return self
 
 
-class TransferSettings(ActionSettings):
+class TransferSettings(ScheduledActionSettings):
     """Bulk transfer of eligible unsecured loans to an asset-management company.
 
     Price ``= principal_recovery * principal_outstanding`` with
@@ -266,7 +275,9 @@ class HoldSettings(ActionSettings):
     """Keep the loan in in-house collection.
 
     ``p_success = 1`` on ``expected_recovery_rate * EAD``, timed by the
-    recovery curve from the loan's months since default.
+    recovery curve from the loan's months since default. The expected
+    recovery already reflects the in-house process, so no other factor
+    applies.
     """
 
     fixed_cost_cny: float = param(100.0, "In-house handling cost per loan over the collection life.", unit="CNY per loan", ge=0)

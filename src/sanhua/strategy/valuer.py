@@ -152,7 +152,10 @@ class ActionResult:
 
 
 def _annuity_factor(discount_rate: float, delay: np.ndarray | float, spread: np.ndarray | int) -> np.ndarray:
-    """Mean of ``v ** (delay + j)`` for ``j = 1 .. spread``, ``v = 1 / (1 + r / 12)``."""
+    """Mean of ``v ** (delay + j)`` for ``j = 0 .. spread - 1``, ``v = 1 / (1 + discount_rate / 12)``.
+
+    Equal monthly payments, the first ``delay`` months from now.
+    """
     delay = np.asarray(delay, dtype=float)
     spread = np.asarray(spread, dtype=float)
     monthly = discount_rate / 12
@@ -161,7 +164,7 @@ def _annuity_factor(discount_rate: float, delay: np.ndarray | float, spread: np.
         return np.broadcast_to(v_delay, np.broadcast(delay, spread).shape).astype(float)
 
     v = 1.0 / (1.0 + monthly)
-    mean_of_powers = v * (1.0 - np.power(v, spread)) / (1.0 - v) / spread
+    mean_of_powers = (1.0 - np.power(v, spread)) / (1.0 - v) / spread
     return v_delay * mean_of_powers
 
 

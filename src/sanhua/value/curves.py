@@ -558,7 +558,7 @@ class RecoveryCurve:
                 )
             values = months_since_default.cast(pl.Float64).to_numpy()
         else:
-            values = np.asarray(months_since_default, dtype=float)
+            values = np.atleast_1d(np.asarray(months_since_default, dtype=float))
 
         if np.isnan(values).any():
             raise InputDataError(f"{_STAGE}: months_since_default has {int(np.isnan(values).sum())} NaN value(s).")

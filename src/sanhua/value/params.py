@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ASSUMPTION", "SOURCED", "param", "assumption_rows"]
+__all__ = ["ASSUMPTION", "SOURCED", "POLICY", "param", "assumption_rows"]
 
 ASSUMPTION = "ASSUMPTION"
 """Tag of a parameter that no published source backs: configure it per bank."""
@@ -22,8 +22,13 @@ ASSUMPTION = "ASSUMPTION"
 SOURCED = "SOURCED"
 """Tag of a parameter whose default comes from the named source."""
 
+POLICY = "POLICY"
+"""Tag of a switch that states a bank's choice rather than a fact (for example, offer an action or not)."""
 
-def param(default: Any, description: str, *, unit: str, source: str | None = None, **constraints: Any) -> Any:
+
+def param(
+    default: Any, description: str, *, unit: str, source: str | None = None, policy: bool = False, **constraints: Any
+) -> Any:
     """Declare a settings field with its unit and its source or assumption tag.
 
     Parameters
@@ -37,7 +42,9 @@ def param(default: Any, description: str, *, unit: str, source: str | None = Non
         Unit of the value, for example ``"fraction of EAD"`` or ``"months"``.
     source : str or None
         Published source of the default. None marks the default as an
-        assumption.
+        assumption unless ``policy`` is set.
+    policy : bool
+        The parameter is a bank's choice (tag ``POLICY``), not a fact.
     **constraints
         Pydantic constraints such as ``ge``, ``le``, ``gt``.
 
@@ -46,8 +53,8 @@ def param(default: Any, description: str, *, unit: str, source: str | None = Non
     pydantic.fields.FieldInfo
         The field declaration.
     """
-    tag = SOURCED if source else ASSUMPTION
-    text = description if source else f"{description} ASSUMPTION."
+    tag = SOURCED if source else POLICY if policy else ASSUMPTION
+    text = f"{description} ASSUMPTION." if tag == ASSUMPTION else description
     extra = {"unit": unit, "source": source or "", "tag": tag}
     return Field(default, description=text, json_schema_extra=extra, **constraints)
 
