@@ -163,9 +163,13 @@ def test_record_rejects_bad_timestamp(catalogue: Catalogue) -> None:
         catalogue.record(_record("run-1", started_at="yesterday"))
 
 
-def test_record_rejects_nan(catalogue: Catalogue) -> None:
-    with pytest.raises(CatalogueError, match="NaN"):
-        catalogue.record(_record("run-1", duration_s=float("nan")))
+def test_record_stores_nan_as_null(catalogue: Catalogue) -> None:
+    catalogue.record(_record("run-1", duration_s=float("nan"), model={"version": "m", "metrics": {"auc": [0.5, float("inf")]}}))
+
+    shown = catalogue.show("run-1")
+
+    assert shown["duration_s"] is None
+    assert shown["model"]["metrics"]["auc"] == [0.5, None]
 
 
 def test_record_stores_paths_as_text(catalogue: Catalogue, tmp_path: Path) -> None:

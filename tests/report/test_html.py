@@ -256,3 +256,16 @@ def test_report_multi_currency_tables(tmp_path: Path) -> None:
     assert "Category mix (USD)" in html
     assert "US$" in html
     assert loans.filter(pl.col("currency") == "USD").height > 0
+
+
+def test_report_reads_pipeline_record_shape(tmp_path: Path) -> None:
+    loans = make_loans(200, currencies=("CNY", "USD"))
+    record = make_record(loans)
+    del record["config"]["as_of"]
+    record["filters"] = {"where": None, "as_of": "2025-03-31"}
+    record["totals"]["currency"] = ["CNY", "USD"]
+
+    html = write_report(tmp_path, loans, record, make_curve()).read_text(encoding="utf-8")
+
+    assert "2025年3月31日" in html
+    assert "Mar 31, 2025" in html

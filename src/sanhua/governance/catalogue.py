@@ -18,13 +18,15 @@ Tables
     are UTC timestamps without zone. ``status`` is the record's ``status``
     when it has one, else ``finished`` when it has ``finished_at``, else
     ``running``. ``record`` is the whole run record (``run.json``) as JSON
-    text. Recording a run id again replaces its row.
+    text, with NaN and infinite numbers stored as null. Recording a run id
+    again replaces its row.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -141,6 +143,17 @@ def _utc(value: Any, key: str) -> datetime | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
+
+
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinite floats by None, recursively, so the record is valid JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _count(value: Any) -> int | None:
@@ -323,9 +336,9 @@ class Catalogue:
         inputs = record.get("inputs") if isinstance(record.get("inputs"), (list, tuple)) else []
         tape_path = next((item.get("path") for item in inputs if isinstance(item, Mapping) and item.get("role") == "tape"), None)
         try:
-            text = json.dumps(record, ensure_ascii=False, default=str, allow_nan=False)
+            text = json.dumps(_finite(record), ensure_ascii=False, default=str, allow_nan=False)
         except (TypeError, ValueError) as error:
-            raise CatalogueError(f"Run record {run_id} cannot be stored as JSON: {error}. Replace NaN or infinite numbers by null.") from None
+            raise CatalogueError(f"Run record {run_id} cannot be stored as JSON: {error}.") from None
 
         row = (
             run_id,

@@ -149,17 +149,20 @@ def currency_totals(loans: pl.DataFrame) -> pl.DataFrame:
 def primary_currency(loans: pl.DataFrame, record: Mapping[str, Any] | None = None) -> str:
     """Return the currency the charts are drawn in.
 
-    The run's totals currency when the record gives one and the loans use it,
+    The run's totals currency when the record gives one (a single code) and the loans use it,
     else the currency with the largest exposure at default, else ``"CNY"``
     for an empty frame.
     """
     totals = currency_totals(loans)
     stated = ((record or {}).get("totals") or {}).get("currency")
+    if not isinstance(stated, str):
+        # A multi-currency run records a list of currencies here.
+        stated = None
     if stated and stated in totals["currency"].to_list():
-        return str(stated)
+        return stated
     if totals.height:
         return str(totals["currency"][0])
-    return str(stated or "CNY")
+    return stated or "CNY"
 
 
 def category_mix(loans: pl.DataFrame) -> pl.DataFrame:

@@ -150,7 +150,8 @@ def _header(record: Mapping[str, Any], language: str) -> Section:
     model = record.get("model") or {}
     config = record.get("config") or {}
     metrics = record.get("metrics") or {}
-    as_of = record.get("as_of") or config.get("as_of")
+    filters = record.get("filters") or {}
+    as_of = record.get("as_of") or filters.get("as_of") or config.get("as_of")
 
     profile_text = _text(profile.get("name"))
     if profile.get("path"):
