@@ -1,10 +1,10 @@
 """Category rules: A (repair), B (transform), C (quick exit) from willingness and ability.
 
-The rules follow the three-category disposal model: A is *repairable*
-(willing but temporarily unable: restructure), B is *negotiable* (wavering
-willingness that outside intervention can steer: mediation, settlement,
-outsourcing), C is *to dispose* (no willingness, or contact lost: batch
-litigation, bulk transfer).
+The rules follow the three-category disposal model. A is *repairable*:
+willing but temporarily unable, so restructure. B is *negotiable*: wavering
+willingness that outside intervention can steer by mediation, settlement or
+outsourcing. C is *to dispose*: no willingness, or contact lost, so batch
+litigation or bulk transfer.
 
 Rules, first match wins:
 

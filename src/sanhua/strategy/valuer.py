@@ -233,13 +233,13 @@ class ActionValuer:
         Parameters
         ----------
         frame : polars.DataFrame
-            One row per loan with the columns of :data:`INPUT_COLUMNS`
-            (amounts in the row's ``currency``; ``willingness``, ``ability``
-            and ``expected_recovery_rate`` in [0, 1]; ``category`` A/B/C;
-            flags Boolean with null read as false; ``interest_outstanding``
-            and ``dpd`` may be null). Optional: ``default_date`` and
-            ``as_of_date`` (Date) for loans without ``dpd``, and
-            ``short_plan`` (Boolean) from the segment stage.
+            One row per loan with the columns of :data:`INPUT_COLUMNS`.
+            Amounts are in the row's ``currency``. ``willingness``,
+            ``ability`` and ``expected_recovery_rate`` lie in [0, 1] and
+            ``category`` is A, B or C. The columns of
+            :data:`OPTIONAL_COLUMNS` may be absent or null, and flags read
+            null as false. ``default_date`` and ``as_of_date`` (Date) give
+            the timing of loans without ``dpd``.
         curve : RecoveryCurve
             Fitted or configured recovery timing, used for hold, outsource
             and ``expected_recovery_pv``.

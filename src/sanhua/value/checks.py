@@ -1,9 +1,8 @@
 """Input checks on the per-loan frames that the segment, value and strategy stages take.
 
 Each check raises :class:`InputDataError` with the stage, the column, how many
-rows fail, one example loan id and what to do. Loan ids are pseudonymous keys
-from the source system, never personal data, so an example id may appear in a
-message.
+rows fail, one example loan id and what to do. The canonical schema does not mark loan ids
+as personal columns, so an example id may appear in a message.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ __all__ = [
 
 
 class InputDataError(SanhuaError, ValueError):
-    """A frame handed to a stage lacks a column or holds invalid values.
+    """A frame handed to a stage lacks a column or contains invalid values.
 
     NOTE: defined here until ``sanhua.errors`` gains a data-error type that
     the stages share; it subclasses :class:`sanhua.errors.SanhuaError`, so the
@@ -62,7 +61,7 @@ def _raise_if_any(frame: pl.DataFrame, mask: pl.Expr, stage: str, column: str, p
 
 
 def check_no_nulls(frame: pl.DataFrame, columns: Iterable[str], stage: str) -> None:
-    """Raise when any of ``columns`` holds a null (or a NaN for float columns)."""
+    """Raise when any of ``columns`` contains a null (or a NaN for float columns)."""
     for name in columns:
         mask = pl.col(name).is_null()
         if frame.schema[name].is_float():

@@ -6,7 +6,7 @@ Axes and dates
   default date: cash recorded with ``month = k`` arrived during the k-th month
   after default and is discounted as if received at the end of that month.
   Cash recorded with ``month = 0`` (the month of default) is counted in month 1.
-- *Cohort* (origin) is the period that holds the default date, truncated to the
+- *Cohort* (origin) is the period that contains the default date, truncated to the
   start of a month, quarter or year.
 - *Lifetime* means up to ``max_month``. Recoveries recorded after ``max_month``
   are counted in month ``max_month``, so the curve's cumulative share reaches 1
@@ -166,7 +166,7 @@ class RecoveryCurve:
     2. Cumulative recovered amounts ``C[c, k]`` fill the cohort x month
        triangle for ``k <= maturity[c]``.
     3. Link ratio ``f[k] = sum C[c, k + 1] / sum C[c, k]`` over the cohorts
-       observed at ``k + 1`` (volume weighted, Mack 1993). A link that no
+       observed at ``k + 1`` (volume-weighted chain ladder). A link that no
        cohort has reached gets 1 (no further recovery assumed past the oldest
        cohort's development). A link whose denominator is 0 but numerator is
        positive gets an infinite factor: nothing was recovered by month k.

@@ -53,7 +53,12 @@ def param(
     pydantic.fields.FieldInfo
         The field declaration.
     """
-    tag = SOURCED if source else POLICY if policy else ASSUMPTION
+    if source:
+        tag = SOURCED
+    elif policy:
+        tag = POLICY
+    else:
+        tag = ASSUMPTION
     text = f"{description} ASSUMPTION." if tag == ASSUMPTION else description
     extra = {"unit": unit, "source": source or "", "tag": tag}
     return Field(default, description=text, json_schema_extra=extra, **constraints)
