@@ -289,12 +289,35 @@ def test_missing_column_raises():
         RecoveryCurve(max_month=3).fit(outcomes, loans.drop("default_date"), cutoff_date=cutoff)
 
 
-def test_unknown_loan_in_outcomes_raises():
+def test_unknown_loan_outcomes_are_left_out():
     outcomes, loans, cutoff = _hand_triangle()
-    outcomes = pl.concat([outcomes, pl.DataFrame({"loan_id": ["ghost"], "month": [1], "amount": [1.0]}, schema_overrides={"month": pl.Int32})])
+    ghost = pl.DataFrame({"loan_id": ["ghost"], "month": [1], "amount": [1_000.0]}, schema_overrides={"month": pl.Int32})
+    curve = RecoveryCurve(max_month=3, cohort="month").fit(pl.concat([outcomes, ghost]), loans, cutoff_date=cutoff)
 
-    with pytest.raises(InputDataError, match="1 row\\(s\\) name a loan_id that is not in loans, for example 'ghost'"):
-        RecoveryCurve(max_month=3).fit(outcomes, loans, cutoff_date=cutoff)
+    assert curve.n_unmatched_outcomes_ == 1
+    assert curve.curve_["marginal"].to_list() == pytest.approx([4 / 7, 2 / 7, 1 / 7])
+
+
+def test_only_unknown_loans_raise():
+    outcomes, loans, cutoff = _hand_triangle()
+    ghost = pl.DataFrame({"loan_id": ["ghost"], "month": [1], "amount": [1.0]}, schema_overrides={"month": pl.Int32})
+
+    with pytest.raises(InputDataError, match="none of the 1 row\\(s\\) names a dated loan.*'ghost'"):
+        RecoveryCurve(max_month=3).fit(ghost, loans, cutoff_date=cutoff)
+
+
+def test_undated_loans_are_left_out():
+    outcomes, loans, cutoff = _hand_triangle()
+    undated = pl.DataFrame(
+        {"loan_id": ["nodate"], "exposure_at_default": [1000.0], "default_date": [None], "as_of_date": [None]},
+        schema=loans.schema,
+    )
+    extra = pl.DataFrame({"loan_id": ["nodate"], "month": [1], "amount": [500.0]}, schema_overrides={"month": pl.Int32})
+    curve = RecoveryCurve(max_month=3, cohort="month").fit(pl.concat([outcomes, extra]), pl.concat([loans, undated]), cutoff_date=cutoff)
+
+    assert curve.n_undated_ == 1
+    assert curve.n_loans_ == 3
+    assert curve.recovery_rate_by_month_["recovery_rate"].to_list() == pytest.approx([0.10, 0.15, 0.175])
 
 
 def test_negative_amount_raises():

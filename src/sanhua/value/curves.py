@@ -155,6 +155,9 @@ class RecoveryCurve:
         ``"empirical"`` or ``"configured"``.
     n_loans_ : int
         Loans in the triangle (fit) or 0 (configured).
+    n_lifetime_only_, n_undated_, n_unmatched_outcomes_ : int
+        Loans with a lifetime outcome row, loans without a default date, and
+        outcome rows of loans missing from the loans table, all left out.
 
     Notes
     -----
@@ -198,16 +201,17 @@ class RecoveryCurve:
         if self.cohort not in _COHORT_EVERY:
             raise ConfigError(f"RecoveryCurve: cohort must be one of {sorted(_COHORT_EVERY)}, got {self.cohort!r}.")
 
-    def _check_inputs(self, outcomes: pl.DataFrame, loans: pl.DataFrame) -> None:
+    def _check_inputs(self, outcomes: pl.DataFrame, loans: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Validate both tables; return them without undated loans and without outcomes of unknown loans."""
         require_columns(loans, ["loan_id", "exposure_at_default", "default_date", "as_of_date"], f"{_STAGE} (loans)")
         require_columns(outcomes, ["loan_id", "month", "amount"], f"{_STAGE} (outcomes)")
 
         for name in ("default_date", "as_of_date"):
-            if loans.schema[name] != pl.Date:
+            if loans.schema[name] not in (pl.Date, pl.Null):
                 raise InputDataError(
                     f"{_STAGE} (loans): column {name!r} must be a Date, got {loans.schema[name]}. Parse it before fitting."
                 )
-        check_no_nulls(loans, ["loan_id", "default_date", "as_of_date"], f"{_STAGE} (loans)")
+        check_no_nulls(loans, ["loan_id"], f"{_STAGE} (loans)")
         check_non_negative(loans, ["exposure_at_default"], f"{_STAGE} (loans)")
 
         duplicated = loans.select(pl.col("loan_id").is_duplicated().sum()).item()
@@ -226,12 +230,35 @@ class RecoveryCurve:
         check_non_negative(outcomes, ["amount"], f"{_STAGE} (outcomes)")
         check_non_negative(outcomes.filter(pl.col("month").is_not_null()), ["month"], f"{_STAGE} (outcomes)")
 
-        unknown = outcomes.join(loans.select("loan_id"), on="loan_id", how="anti")
-        if unknown.height:
-            raise InputDataError(
-                f"{_STAGE} (outcomes): {unknown.height} row(s) name a loan_id that is not in loans, "
-                f"for example {unknown['loan_id'][0]!r}. Pass the loans table that the outcomes belong to."
+        # Loans without a default date cannot be placed in the triangle, and outcomes of
+        # loans missing from the loans table (for example quarantined rows) have no EAD.
+        undated = loans.filter(pl.col("default_date").is_null())
+        self.n_undated_ = undated.height
+        if undated.height:
+            logger.warning(
+                "recovery curve: %d loan(s) without default_date left out, for example loan_id %r",
+                undated.height,
+                undated["loan_id"][0],
             )
+            loans = loans.filter(pl.col("default_date").is_not_null())
+
+        unknown = outcomes.join(loans.select("loan_id"), on="loan_id", how="anti")
+        self.n_unmatched_outcomes_ = unknown.height
+        if unknown.height == outcomes.height and outcomes.height:
+            raise InputDataError(
+                f"{_STAGE} (outcomes): none of the {outcomes.height} row(s) names a dated loan of the loans table, "
+                f"for example loan_id {unknown['loan_id'][0]!r}. Pass the loans table that the outcomes belong to."
+            )
+        if unknown.height:
+            logger.warning(
+                "recovery curve: %d outcome row(s) of loans missing from the loans table (or undated) left out, "
+                "for example loan_id %r",
+                unknown.height,
+                unknown["loan_id"][0],
+            )
+            outcomes = outcomes.join(loans.select("loan_id"), on="loan_id", how="semi")
+
+        return outcomes, loans
 
     def fit(self, outcomes: pl.DataFrame, loans: pl.DataFrame, cutoff_date: date | None = None) -> RecoveryCurve:
         """Fit the empirical curve by the chain ladder on a cohort x month triangle.
@@ -246,6 +273,10 @@ class RecoveryCurve:
             One row per loan: ``loan_id``, ``exposure_at_default`` (EAD,
             non-negative), ``default_date`` and ``as_of_date`` (Date). Loans
             without outcome rows recovered nothing and count in the EAD.
+            Loans without ``default_date`` are left out (``n_undated_``),
+            and so are outcome rows of loans that are not in this table
+            (``n_unmatched_outcomes_``, for example quarantined loans); both
+            are logged as warnings.
         cutoff_date : datetime.date or None
             Latest date at which recoveries were observed. None takes the
             latest of every ``as_of_date`` and every outcome's month end
@@ -259,14 +290,15 @@ class RecoveryCurve:
         Raises
         ------
         InputDataError
-            Missing or invalid columns, duplicated loans, outcomes of unknown
-            loans, or an outcome recorded after ``cutoff_date``.
+            Missing or invalid columns, duplicated loans, no outcome row of a
+            dated loan in ``loans``, or an outcome recorded after
+            ``cutoff_date``.
         ModelError
             No loan has monthly outcomes, or nothing was recovered.
         """
         started = time.perf_counter()
         self._check_params()
-        self._check_inputs(outcomes, loans)
+        outcomes, loans = self._check_inputs(outcomes, loans)
         max_month = int(self.max_month)
 
         timed_loans = loans.select(
@@ -291,7 +323,8 @@ class RecoveryCurve:
         monthly = monthly.join(timed_loans.select("loan_id", "default_date"), on="loan_id")
         latest_outcome = monthly.select(pl.col("default_date").dt.offset_by(pl.format("{}mo", pl.col("month"))).max()).item()
         if cutoff_date is None:
-            cutoff_date = max(loans["as_of_date"].max(), latest_outcome)
+            latest_as_of = loans["as_of_date"].max()
+            cutoff_date = latest_outcome if latest_as_of is None else max(latest_as_of, latest_outcome)
         elif latest_outcome > cutoff_date:
             late = monthly.filter(pl.col("default_date").dt.offset_by(pl.format("{}mo", pl.col("month"))) > cutoff_date)
             raise InputDataError(
@@ -466,6 +499,8 @@ class RecoveryCurve:
         curve.cutoff_date_ = None
         curve.n_loans_ = 0
         curve.n_lifetime_only_ = 0
+        curve.n_undated_ = 0
+        curve.n_unmatched_outcomes_ = 0
         curve._settings = settings
         curve._saved_assumptions = None
         curve.rate_ = lam
@@ -535,6 +570,8 @@ class RecoveryCurve:
         curve.cutoff_date_ = None
         curve.n_loans_ = 0
         curve.n_lifetime_only_ = 0
+        curve.n_undated_ = 0
+        curve.n_unmatched_outcomes_ = 0
         curve._settings = None
         curve._saved_assumptions = list(assumptions or [])
         return curve
