@@ -372,7 +372,7 @@ def test_unknown_currency_raises(curve):
 
 
 def test_unknown_category_raises(curve):
-    with pytest.raises(InputDataError, match="'category' holds values \\['D'\\]"):
+    with pytest.raises(InputDataError, match="'category' contains values \\['D'\\]"):
         ActionValuer().run(_one_loan(category="D"), curve)
 
 
@@ -419,3 +419,11 @@ def test_assumption_descriptions_carry_tag():
         extra = field.json_schema_extra
         if isinstance(extra, dict) and extra.get("tag") == "ASSUMPTION":
             assert "ASSUMPTION" in (field.description or ""), name
+
+
+def test_empty_frame_gives_empty_result(curve):
+    result = ActionValuer().run(_one_loan().clear(), curve)
+
+    assert result.values.height == 0
+    assert result.chosen.height == 0
+    assert result.summary().height == 0

@@ -120,7 +120,7 @@ def check_codes(
     count = frame.select(mask.sum()).item()
     if count:
         values = frame.filter(mask).select(pl.col(column)).unique().head(5).to_series().to_list()
-        _raise_if_any(frame, mask, stage, column, f"holds values {values} outside {allowed}", fix)
+        _raise_if_any(frame, mask, stage, column, f"contains values {values} outside {allowed}", fix)
 
 
 def fill_false(frame: pl.DataFrame, columns: Iterable[str], stage: str) -> pl.DataFrame:
