@@ -120,12 +120,12 @@ def test_show_ambiguous_prefix_lists_matches(catalogue: Catalogue) -> None:
 def test_show_unknown_id_lists_runs(catalogue: Catalogue) -> None:
     catalogue.record(_record("run-known"))
 
-    with pytest.raises(CatalogueError, match="No run 'nope'.*1 run\\(s\\).*run-known"):
+    with pytest.raises(CatalogueError, match="No run 'nope'.*contains 1 run\\(s\\).*run-known"):
         catalogue.show("nope")
 
 
 def test_show_on_empty_catalogue(catalogue: Catalogue) -> None:
-    with pytest.raises(CatalogueError, match="holds no runs"):
+    with pytest.raises(CatalogueError, match="contains no runs"):
         catalogue.show("anything")
 
 

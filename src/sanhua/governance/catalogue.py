@@ -176,7 +176,7 @@ class Catalogue:
         (``SANHUA_HOME`` read when the catalogue is constructed, default
         ``~/.sanhua``). The file and its folder are created on first use.
     lock_timeout_s : float
-        Seconds to keep retrying while another process holds the file,
+        Seconds to keep retrying while another process locks the file,
         before raising. ASSUMPTION: 5 s, longer than recording one run
         takes and short enough for a person at a terminal.
 
@@ -437,7 +437,7 @@ class Catalogue:
             ).fetchall()]
 
         if total == 0:
-            raise CatalogueError(f"No run {wanted!r}: the run catalogue {self.path} holds no runs yet.")
+            raise CatalogueError(f"No run {wanted!r}: the run catalogue {self.path} contains no runs yet.")
         raise CatalogueError(
-            f"No run {wanted!r} in the run catalogue {self.path}. It holds {total} run(s); the newest: {', '.join(newest)}."
+            f"No run {wanted!r} in the run catalogue {self.path}. It contains {total} run(s); the newest: {', '.join(newest)}."
         )

@@ -101,8 +101,8 @@ def score_map(grid: pl.DataFrame, thresholds: pl.DataFrame, language: str) -> go
 
     figure.update_layout(
         **_layout(height=480, shapes=shapes, annotations=annotations),
-        xaxis={"title": {"text": translate("report.map.willingness", language)}, "range": [0, 1], "dtick": 0.1, "constrain": "domain"},
-        yaxis={"title": {"text": translate("report.map.ability", language)}, "range": [0, 1], "dtick": 0.1, "scaleanchor": "x"},
+        xaxis={"title": {"text": translate("report.map.willingness", language)}, "range": [0, 1], "dtick": 0.1},
+        yaxis={"title": {"text": translate("report.map.ability", language)}, "range": [0, 1], "dtick": 0.1},
     )
     return figure
 
