@@ -83,6 +83,7 @@ def test_report_forbids_network_by_policy(small_report: Path) -> None:
     assert len(policies) == 1
     assert "default-src 'none'" in policies[0]
     assert "http" not in policies[0]
+    assert "unsafe-eval" not in policies[0]
 
 
 def test_report_embeds_plotly_once(small_report: Path) -> None:
