@@ -34,6 +34,7 @@ from sklearn.metrics import brier_score_loss, mean_squared_error, roc_auc_score
 from sklearn.model_selection import KFold
 
 from sanhua import __version__
+from sanhua.assess.contrib import fast_contrib
 from sanhua.assess.reasons import reason_codes
 from sanhua.assess.settings import AssessSettings
 from sanhua.assess.targets import Targets, build_targets
@@ -81,7 +82,7 @@ class _Encoder:
 
 
 def _lgb_params(settings: AssessSettings, objective: str) -> dict:
-    b = settings.booster
+    b = settings.recovery_booster if objective == "regression" else settings.booster
     return {
         "objective": objective,
         "learning_rate": b.learning_rate,
@@ -219,16 +220,17 @@ class Assessor:
             raise ModelError(f"the {name} target has one class only ({int(y[0])}) in the history; the model cannot be fit")
 
         # 1. Number of trees by early stopping on the validation slice.
+        booster_settings = settings.recovery_booster if objective == "regression" else settings.booster
         train = lgb.Dataset(x[~is_validation], y[~is_validation], categorical_feature=cats, free_raw_data=False)
         valid = lgb.Dataset(x[is_validation], y[is_validation], categorical_feature=cats, reference=train)
         booster = lgb.train(
             params,
             train,
-            num_boost_round=settings.booster.max_trees,
+            num_boost_round=booster_settings.max_trees,
             valid_sets=[valid],
-            callbacks=[lgb.early_stopping(settings.booster.early_stopping_rounds, verbose=False)],
+            callbacks=[lgb.early_stopping(booster_settings.early_stopping_rounds, verbose=False)],
         )
-        n_trees = max(int(booster.best_iteration or settings.booster.max_trees), 10)
+        n_trees = max(int(booster.best_iteration or booster_settings.max_trees), 10)
         valid_pred = booster.predict(x[is_validation], num_iteration=n_trees)
         metrics = {"n_trees": n_trees, "n_features": len(feature_names)}
         metrics.update(_metrics(objective, y[is_validation], valid_pred, prefix="validation_"))
@@ -309,7 +311,7 @@ class Assessor:
                 continue
             cal = self.calibration_[name]
             out[name] = np.clip(np.interp(raw, cal["x"], cal["y"]), 0.0, 1.0)
-            contrib = booster.predict(x, pred_contrib=True, num_threads=threads)
+            contrib = fast_contrib(booster, x, num_threads=threads)
             contributions[name] = contrib[:, :-1]
             shown[name] = frame.select([pl.col(f) if f in frame.columns else pl.lit(None, dtype=pl.Float64).alias(f) for f in encoder.features])
 

@@ -12,8 +12,8 @@ class BoosterSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_trees: int = Field(1000, ge=10, le=5000, description="Upper bound on boosting rounds; early stopping on the validation slice picks the number used.")
-    learning_rate: float = Field(0.01, gt=0, le=1, description="Shrinkage per round; small, so that the number of trees chosen on a small validation slice is stable.")
+    max_trees: int = Field(300, ge=10, le=5000, description="Upper bound on boosting rounds; early stopping on the validation slice picks the number used.")
+    learning_rate: float = Field(0.05, gt=0, le=1, description="Shrinkage per round.")
     num_leaves: int = Field(7, ge=2, le=255, description="Leaves per tree; small because NPL histories are small.")
     min_data_in_leaf: int = Field(40, ge=1, description="Minimum loans per leaf.")
     feature_fraction: float = Field(0.8, gt=0, le=1, description="Share of features sampled per tree.")
@@ -49,12 +49,24 @@ class TargetSettings(BaseModel):
     )
 
 
+def _recovery_booster() -> "BoosterSettings":
+    return BoosterSettings(max_trees=1000, learning_rate=0.01)
+
+
 class AssessSettings(BaseModel):
-    """Settings of :class:`sanhua.assess.Assessor`."""
+    """Settings of :class:`sanhua.assess.Assessor`.
+
+    The willingness and ability classifiers use ``booster``; their reason
+    codes need per-tree contributions for every loan, so they are kept to a
+    few hundred trees. The recovery regression uses ``recovery_booster``
+    with a small learning rate (0.01), so that the number of trees chosen on
+    a small validation slice is stable; it needs no contributions.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    booster: BoosterSettings = Field(default_factory=BoosterSettings)
+    booster: BoosterSettings = Field(default_factory=BoosterSettings, description="Willingness and ability classifiers.")
+    recovery_booster: BoosterSettings = Field(default_factory=_recovery_booster, description="Expected-recovery regression.")
     targets: TargetSettings = Field(default_factory=TargetSettings)
     validation_months: int = Field(
         12, ge=1, le=60, description="The latest this many months of the history (by as-of date) are the validation slice."
