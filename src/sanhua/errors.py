@@ -20,6 +20,10 @@ class ProfileError(SanhuaError):
     """A mapping profile is missing, malformed or inconsistent with the source."""
 
 
+class InputDataError(SanhuaError, ValueError):
+    """A table handed to a stage lacks a column or holds invalid values."""
+
+
 class ConfigError(SanhuaError):
     """A configuration value is invalid."""
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from sanhua.errors import SanhuaError
+from sanhua.errors import InputDataError
 
 __all__ = [
     "InputDataError",
@@ -22,15 +22,6 @@ __all__ = [
     "check_codes",
     "fill_false",
 ]
-
-
-class InputDataError(SanhuaError, ValueError):
-    """A frame handed to a stage lacks a column or contains invalid values.
-
-    NOTE: defined here until ``sanhua.errors`` gains a data-error type that
-    the stages share; it subclasses :class:`sanhua.errors.SanhuaError`, so the
-    CLI reports it like every other library error.
-    """
 
 
 def require_columns(frame: pl.DataFrame, columns: Iterable[str], stage: str) -> None:
