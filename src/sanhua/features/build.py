@@ -16,7 +16,7 @@ import polars as pl
 
 from sanhua.features.events import collection_features, contact_features, repayment_features
 from sanhua.features.external import HARDSHIP_FIELD, external_features
-from sanhua.features.loan import LOAN_CATEGORICAL, loan_features
+from sanhua.features.loan import DAYS_PER_MONTH, LOAN_CATEGORICAL, loan_features
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,12 @@ def build_features(tape, extra_groups: dict[str, tuple[str, ...]] | None = None)
     # Source extras declared by the profile (numeric or text) come straight from loans.
     extras = [c for c in tape.feature_columns if c in loans.columns and c not in frame.columns and c not in EXCLUDED]
     if extras:
-        frame = frame.join(loans.select("loan_id", *extras), on="loan_id", how="left")
+        # A date extra becomes its age in months at the cut-off, so no calendar date reaches a model.
+        exprs = [
+            ((pl.col("as_of_date") - pl.col(c)).dt.total_days() / DAYS_PER_MONTH).alias(c) if loans.schema[c] == pl.Date else pl.col(c)
+            for c in extras
+        ]
+        frame = frame.join(loans.select("loan_id", *exprs), on="loan_id", how="left")
 
     flags = frame.select(
         "loan_id",
@@ -207,8 +212,10 @@ def build_features(tape, extra_groups: dict[str, tuple[str, ...]] | None = None)
     )
 
     present = set(frame.columns) - EXCLUDED - {"phone_valid", "phone_hash", HARDSHIP_FIELD}
-    willingness = [c for c in (*WILLINGNESS_BASE, *extra_groups.get("willingness", ())) if c in present]
-    ability = [c for c in (*ABILITY_BASE, *extra_groups.get("ability", ())) if c in present and c not in willingness]
+    willingness = list(dict.fromkeys(c for c in (*WILLINGNESS_BASE, *extra_groups.get("willingness", ())) if c in present))
+    ability = list(
+        dict.fromkeys(c for c in (*ABILITY_BASE, *extra_groups.get("ability", ())) if c in present and c not in willingness)
+    )
     loan_only = [c for c in LOAN_BASE if c in present]
     recovery = list(dict.fromkeys([*willingness, *ability, *loan_only]))
     categorical = [c for c in recovery if frame.schema[c] in (pl.Utf8, pl.String, pl.Categorical)]

@@ -1,0 +1,362 @@
+"""The main job as one sequence of stage calls, with its run record.
+
+``fit`` reads a history and writes a model folder; ``run`` reads a tape,
+scores, segments and values every loan and writes the run folder:
+
+- ``loans.parquet``: one row per loan (columns in
+  :data:`sanhua.tape.schema.OUTPUT_COLUMNS`, plus ``exposure_at_default``,
+  ``product``, ``hardship``, ``lost_contact``, ``segment_rule``,
+  ``expected_recovery_rate``);
+- ``quarantine.csv``: every rejected input row with its reason;
+- ``run.json``: configuration, input hashes, model version, row counts,
+  assumptions, metrics and, when the tape carries outcomes, the backtest;
+- ``report.html``: the bilingual report.
+
+The CLI, the demo and the benchmarks call these functions; none of them
+re-implements a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from sanhua import __version__
+from sanhua.assess import Assessor, backtest
+from sanhua.config import Settings
+from sanhua.errors import ModelError, SanhuaError
+from sanhua.features import build_features
+from sanhua.segment.rules import Segmenter
+from sanhua.strategy import ActionValuer
+from sanhua.tape.load import Tape, load_tape, write_quarantine
+from sanhua.tape.privacy import Pseudonymiser
+from sanhua.tape.profile import Profile, load_profile
+from sanhua.value.curves import RecoveryCurve
+
+logger = logging.getLogger(__name__)
+
+CURVE_FILE = "curve.json"
+StageCallback = Callable[[str], None]
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit`."""
+
+    assessor: Assessor
+    curve: RecoveryCurve
+    model_dir: Path
+    tape: Tape
+    record: dict
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run`."""
+
+    run_dir: Path
+    loans: pl.DataFrame
+    record: dict
+    quarantine: pl.DataFrame
+    extra: dict = field(default_factory=dict)
+
+
+class _Clock:
+    """Stage timer that also reports stage starts to a callback (progress bars)."""
+
+    def __init__(self, callback: StageCallback | None) -> None:
+        self.callback = callback
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._start = 0.0
+
+    def stage(self, name: str) -> None:
+        self.stop()
+        self._stage = name
+        self._start = time.perf_counter()
+        if self.callback is not None:
+            self.callback(name)
+
+    def stop(self) -> None:
+        if self._stage is not None:
+            self.seconds[self._stage] = round(self.seconds.get(self._stage, 0.0) + time.perf_counter() - self._start, 3)
+            self._stage = None
+
+
+def _profile(profile: Profile | str | Path) -> Profile:
+    return profile if isinstance(profile, Profile) else load_profile(profile)
+
+
+def _pseudonymiser(settings: Settings, demo: bool) -> Pseudonymiser:
+    key = settings.privacy.pseudonym_key.get_secret_value() if settings.privacy.pseudonym_key is not None else None
+    pseudonymiser = Pseudonymiser.from_environment(config_key=key, demo=demo)
+    pseudonymiser.masking = settings.privacy.masking
+    return pseudonymiser
+
+
+def _training_hash(tape: Tape, where: str | None, profile: Profile) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(tape.inputs, key=lambda i: str(i.get("path"))):
+        digest.update(str(item.get("sha256")).encode())
+    digest.update((where or "").encode())
+    digest.update(profile.sha256.encode())
+    return digest.hexdigest()
+
+
+def _curve_for(tape: Tape, settings: Settings) -> RecoveryCurve:
+    """Fit the empirical recovery curve where the history has monthly outcomes, else the configured one."""
+    outcomes = tape.table("outcomes")
+    if outcomes is not None and outcomes.filter(pl.col("month").is_not_null()).height > 0 and "default_date" in tape.loans.columns:
+        return RecoveryCurve(max_month=settings.curve.max_month).fit(outcomes, tape.loans)
+    logger.info("the history has no monthly recoveries: the configured recovery curve is used and recorded as an assumption")
+    return RecoveryCurve.configured(settings.curve)
+
+
+def _save_curve(curve: RecoveryCurve, model_dir: Path) -> None:
+    payload = {"curve": curve.curve_.to_dicts(), "assumptions": curve.assumptions()}
+    (model_dir / CURVE_FILE).write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _load_curve(model_dir: Path) -> RecoveryCurve:
+    path = model_dir / CURVE_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} is missing from the model folder; refit with `sanhua fit`.")
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return RecoveryCurve.from_table(pl.DataFrame(payload["curve"]), assumptions=payload.get("assumptions", []))
+
+
+def fit(
+    history: str | Path,
+    profile: Profile | str | Path,
+    *,
+    out: str | Path,
+    settings: Settings | None = None,
+    encoding: str | None = None,
+    where: str | None = None,
+    as_of: date | None = None,
+    demo: bool = False,
+    on_stage: StageCallback | None = None,
+) -> FitResult:
+    """Fit the assessment models and the recovery curve on a history and save them to ``out``."""
+    settings = settings or Settings()
+    profile = _profile(profile)
+    clock = _Clock(on_stage)
+
+    clock.stage("tape")
+    tape = load_tape(history, profile, pseudonymiser=_pseudonymiser(settings, demo), encoding=encoding, where=where, as_of=as_of)
+
+    clock.stage("features")
+    features = build_features(tape)
+
+    clock.stage("fit")
+    training_sha256 = _training_hash(tape, where, profile)
+    assessor = Assessor(settings.assess).fit(features, tape.loans, tape.table("outcomes"), training_sha256=training_sha256)
+    curve = _curve_for(tape, settings)
+
+    clock.stage("save")
+    model_dir = Path(out)
+    record = {
+        "profile": {"name": profile.name, "sha256": profile.sha256},
+        "history": {"path": str(history), "where": where, "inputs": tape.inputs, "counts": tape.counts},
+        "feature_groups": features.groups,
+    }
+    assessor.save(model_dir, extra={"fit": record})
+    _save_curve(curve, model_dir)
+    clock.stop()
+    record["stage_seconds"] = clock.seconds
+    logger.info("model %s written to %s", assessor.version_, model_dir)
+    return FitResult(assessor=assessor, curve=curve, model_dir=model_dir, tape=tape, record=record)
+
+
+def _new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _counts(tape: Tape) -> dict:
+    loans = tape.counts.get("loans", {})
+    excluded = loans.get("excluded", {})
+    quarantine = tape.quarantine
+    by_reason: dict[str, int] = {}
+    if quarantine.height:
+        per_row = quarantine.filter(pl.col("table") == "loans").unique(subset=["row"], keep="first")
+        by_reason = dict(per_row.group_by("reason").len().iter_rows())
+    return {
+        "input_rows": int(loans.get("input_rows", tape.loans.height)),
+        "scored": int(tape.loans.height),
+        "quarantined": int(loans.get("quarantined", 0)),
+        "excluded": int(sum(excluded.values())),
+        "excluded_by_reason": {k: int(v) for k, v in excluded.items()},
+        "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "tables": tape.counts,
+    }
+
+
+def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: Settings) -> tuple[pl.DataFrame, object, dict]:
+    """Score, segment and value every loan of a loaded tape.
+
+    Returns the output frame, the action result and the feature refusals.
+    """
+    features = build_features(tape)
+    scores = assessor.predict(features)
+
+    loans = tape.loans
+    wanted = [
+        c
+        for c in (
+            "loan_id", "currency", "product", "exposure_at_default", "principal_outstanding", "interest_outstanding",
+            "dpd", "default_date", "as_of_date", "written_off", "collateral", "litigation_status", "notarised",
+        )
+        if c in loans.columns
+    ]
+    frame = loans.select(wanted).join(scores, on="loan_id", how="left").join(features.flags, on="loan_id", how="left")
+    frame = Segmenter(settings.segment).run(frame)
+    actions = ActionValuer(settings.strategy).run(frame, curve)
+    frame = frame.join(actions.chosen, on="loan_id", how="left")
+    frame = frame.with_columns(
+        (pl.col("expected_recovery_rate") * pl.col("exposure_at_default")).alias("expected_recovery"),
+    )
+    return frame, actions, features.refusals
+
+
+def _output(frame: pl.DataFrame) -> pl.DataFrame:
+    first = ["loan_id", "currency", "willingness", "ability", "category", "expected_recovery", "expected_recovery_pv", "action", "action_value", "reasons_zh", "reasons_en"]
+    rest = [c for c in ("exposure_at_default", "expected_recovery_rate", "product", "hardship", "lost_contact", "segment_rule", "short_plan") if c in frame.columns]
+    return frame.select(first + rest)
+
+
+def run(
+    tape_path: str | Path,
+    profile: Profile | str | Path,
+    *,
+    out: str | Path,
+    model_dir: str | Path | None = None,
+    history: str | Path | None = None,
+    history_where: str | None = None,
+    settings: Settings | None = None,
+    encoding: str | None = None,
+    where: str | None = None,
+    as_of: date | None = None,
+    demo: bool = False,
+    command: str = "run",
+    language: str = "zh-CN",
+    catalogue: object | None = None,
+    on_stage: StageCallback | None = None,
+) -> RunResult:
+    """Run the main job on a tape and write the run folder ``out``.
+
+    Exactly one of ``model_dir`` (a folder written by :func:`fit`) and
+    ``history`` (fit first, in memory and into ``out/model``) must be given.
+    """
+    if (model_dir is None) == (history is None):
+        raise SanhuaError("give exactly one of a model folder (--model) and a history (--history)")
+    settings = settings or Settings()
+    profile = _profile(profile)
+    run_dir = Path(out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started_at = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    clock = _Clock(on_stage)
+
+    if history is not None:
+        fitted = fit(history, profile, out=run_dir / "model", settings=settings, encoding=encoding, where=history_where, as_of=None, demo=demo, on_stage=on_stage)
+        assessor, curve, model_path = fitted.assessor, fitted.curve, fitted.model_dir
+    else:
+        model_path = Path(model_dir)
+        assessor = Assessor.load(model_path)
+        curve = _load_curve(model_path)
+
+    clock.stage("tape")
+    tape = load_tape(tape_path, profile, pseudonymiser=_pseudonymiser(settings, demo), encoding=encoding, where=where, as_of=as_of)
+
+    clock.stage("score")
+    frame, actions, refusals = score_tape(tape, assessor, curve, settings)
+
+    clock.stage("backtest")
+    backtest_record = None
+    outcomes = tape.table("outcomes")
+    if outcomes is not None and outcomes.height:
+        realised = outcomes.group_by("loan_id").agg(pl.col("amount").sum().alias("recovered"))
+        data = (
+            frame.select("loan_id", "exposure_at_default", "expected_recovery_rate")
+            .join(realised, on="loan_id", how="left")
+            .with_columns(pl.col("recovered").fill_null(0.0))
+            .with_columns(assessor.baseline_rate(tape.loans.select("loan_id", *(["grade"] if "grade" in tape.loans.columns else []))).alias("baseline_rate"))
+        )
+        backtest_record = backtest(data, settings.backtest).record
+
+    clock.stage("write")
+    output = _output(frame)
+    output.write_parquet(run_dir / "loans.parquet")
+    write_quarantine(tape.quarantine, run_dir / "quarantine.csv")
+    clock.stop()
+
+    duration = time.perf_counter() - t0
+    counts = _counts(tape)
+    currency = output["currency"].drop_nulls().unique().to_list()
+    record = {
+        "run_id": _new_run_id(),
+        "sanhua_version": __version__,
+        "command": command,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(duration, 3),
+        "run_dir": str(run_dir.resolve()),
+        "language": language,
+        "profile": {"name": profile.name, "path": str(profile.path), "sha256": profile.sha256},
+        "config": settings.public_dump(),
+        "filters": {"where": where, "history_where": history_where, "as_of": as_of.isoformat() if as_of else None},
+        "inputs": [{"role": "tape", **item} for item in tape.inputs],
+        "model": {
+            "version": assessor.version_,
+            "dir": str(Path(model_path).resolve()),
+            "trained_at": assessor.trained_at_,
+            "training_data_sha256": assessor.training_sha256_,
+            "metrics": assessor.metrics_,
+            "median_rate": assessor.median_rate_,
+        },
+        "counts": counts,
+        "flags": tape.flags,
+        "external_refusals": refusals,
+        "assumptions": curve.assumptions() + settings.segment.assumptions() + settings.strategy.assumptions(),
+        "metrics": {
+            "stage_seconds": clock.seconds,
+            "loans_per_second": round(counts["scored"] / duration, 1) if duration > 0 else None,
+        },
+        "totals": {
+            "currency": currency[0] if len(currency) == 1 else currency,
+            "loans": output.height,
+            "exposure_at_default": float(output["exposure_at_default"].sum()),
+            "expected_recovery": float(output["expected_recovery"].sum()),
+            "expected_recovery_pv": float(output["expected_recovery_pv"].sum()),
+            "action_value": float(output["action_value"].sum()),
+        },
+        "backtest": backtest_record,
+    }
+    (run_dir / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+
+    from sanhua.report import write_report
+
+    write_report(run_dir, output, record, curve.curve_, language=language)
+
+    if catalogue is not None:
+        catalogue.record(record)
+    logger.info(
+        "run %s: %d rows read, %d scored, %d quarantined, %d excluded in %.1f s",
+        record["run_id"], counts["input_rows"], counts["scored"], counts["quarantined"], counts["excluded"], duration,
+    )
+    return RunResult(run_dir=run_dir, loans=output, record=record, quarantine=tape.quarantine, extra={"actions": actions, "tape": tape})
+
+
+def nan_to_none(value: float) -> float | None:
+    """Return ``None`` for NaN so the value serialises as JSON ``null``."""
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
