@@ -40,7 +40,13 @@ def blank_rows(frame: pl.DataFrame) -> pl.Series:
     columns = [c for c in frame.columns if c != "source_row"]
     if not columns:
         return pl.Series([False] * frame.height)
-    return frame.select(pl.all_horizontal([_empty(c) for c in columns])).to_series()
+    # Cheap length test first; whitespace is stripped only on the few short rows.
+    short = frame.select(pl.all_horizontal([pl.col(c).str.len_bytes().fill_null(0) <= 8 for c in columns])).to_series()
+    if not short.any():
+        return short
+    blank = frame.filter(short).select(pl.col("source_row"), pl.all_horizontal([_empty(c) for c in columns]).alias("b"))
+    rows = blank.filter(pl.col("b")).get_column("source_row")
+    return frame.get_column("source_row").is_in(rows.implode())
 
 
 def total_rows(frame: pl.DataFrame, id_header: str | None) -> pl.Series:

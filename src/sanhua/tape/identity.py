@@ -44,13 +44,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 __all__ = [
     "ID_WEIGHTS",
     "CHECK_CHARS",
     "mod11_2_check_char",
-    "IdCheck",
+    "mod11_2_valid",
     "check_id_numbers",
     "clean_id_number",
     "clean_phone",
@@ -78,12 +79,32 @@ def clean_id_number(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(r"\s", "").str.to_uppercase()
 
 
-def _mod11_2_valid(number: pl.Expr) -> pl.Expr:
-    total = pl.sum_horizontal(
-        [number.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(ID_WEIGHTS)]
-    )
-    expected = (total % 11).replace_strict(list(range(11)), list(CHECK_CHARS), default=None, return_dtype=pl.String)
-    return number.str.slice(17, 1) == expected
+def _digit_matrix(digits: pl.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return an (n, width) matrix of digit values, left-padded with zeros, and a mask of usable rows.
+
+    Rows that are not 1 to ``width`` digits are zeros in the matrix and false in
+    the mask. The whole column is joined into one buffer, so no Python loop
+    runs over rows.
+    """
+    usable = digits.str.contains(rf"^\d{{1,{width}}}$").fill_null(False)
+    frame = pl.DataFrame({"d": digits, "u": usable})
+    padded = frame.select(
+        pl.when(pl.col("u")).then(pl.col("d").str.pad_start(width, "0")).otherwise(pl.lit("0" * width))
+    ).to_series()
+    if padded.len() == 0:
+        return np.zeros((0, width), dtype=np.int64), usable.to_numpy()
+    buffer = padded.str.join("").item().encode("ascii")
+    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
+    return matrix, usable.to_numpy()
+
+
+def mod11_2_valid(number: pl.Series) -> pl.Series:
+    """Return whether 18-character numbers carry the right MOD 11-2 check character (false otherwise)."""
+    matrix, usable = _digit_matrix(number.str.slice(0, 17), 17)
+    expected = np.array(list(CHECK_CHARS))[(matrix @ np.array(ID_WEIGHTS)) % 11]
+    actual = number.str.slice(17, 1).fill_null("").to_numpy().astype(str)
+    shaped = number.str.contains(r"^\d{17}[\dX]$").fill_null(False).to_numpy()
+    return pl.Series(number.name, usable & shaped & (expected == actual))
 
 
 def _birth_valid(digits: pl.Expr, fmt: str, check_date: date) -> pl.Expr:
@@ -91,43 +112,36 @@ def _birth_valid(digits: pl.Expr, fmt: str, check_date: date) -> pl.Expr:
     return born.is_not_null() & (born >= date(1900, 1, 1)) & (born <= check_date)
 
 
-class IdCheck:
-    """Names of the expressions :func:`check_id_numbers` returns."""
-
-    TYPE = "id_type_checked"
-    VALID = "id_valid"
-    MISMATCH = "id_mismatch"
-    INFERRED = "id_type_inferred"
-
-
-def check_id_numbers(number: pl.Expr, id_type: pl.Expr, check_date: date) -> list[pl.Expr]:
+def check_id_numbers(number: pl.Series, id_type: pl.Series, check_date: date) -> pl.DataFrame:
     """Check identity numbers against their document type.
 
     Parameters
     ----------
-    number : pl.Expr
-        Cleaned number (:func:`clean_id_number`); null when absent.
-    id_type : pl.Expr
-        Canonical document type, null when the source has none (then the type
-        is inferred from the number's form).
+    number : pl.Series
+        Cleaned numbers (:func:`clean_id_number`); null when absent.
+    id_type : pl.Series
+        Canonical document types, null where the source has none (then the
+        type is inferred from the number's form).
     check_date : date
         Latest acceptable birth date.
 
     Returns
     -------
-    list of pl.Expr
+    pl.DataFrame
         ``id_type_checked`` (the given type, ``resident_id_15`` for a 15-digit
-        resident ID, or the inferred one), ``id_valid`` (true, or null when no
-        number), ``id_mismatch`` (the number's form is another document type)
-        and ``id_type_inferred``.
+        resident ID, or the inferred one), ``id_valid`` (null when no number),
+        ``id_mismatch`` (the number has the form of another document type) and
+        ``id_type_inferred``.
     """
-    is18 = number.str.contains(r"^\d{17}[\dX]$")
-    is15 = number.str.contains(r"^\d{15}$")
-    area6 = number.str.slice(0, 6)
-    hmt = is18 & area6.is_in(HMT_AREAS)
-    foreign = is18 & number.str.starts_with("9")
-    resident18 = is18 & number.str.contains(r"^[1-6]") & ~hmt
+    frame = pl.DataFrame({"number": number.cast(pl.String), "given": id_type.cast(pl.String)})
+    frame = frame.with_columns(mod11_2_valid(frame.get_column("number")).alias("checksum"))
+    n, given = pl.col("number"), pl.col("given")
 
+    is18 = n.str.contains(r"^\d{17}[\dX]$")
+    is15 = n.str.contains(r"^\d{15}$")
+    hmt = is18 & n.str.slice(0, 6).is_in(HMT_AREAS)
+    foreign = is18 & n.str.starts_with("9")
+    resident18 = is18 & n.str.contains(r"^[1-6]") & ~hmt
     form = (
         pl.when(hmt)
         .then(pl.lit("residence_permit_hmt"))
@@ -139,52 +153,53 @@ def check_id_numbers(number: pl.Expr, id_type: pl.Expr, check_date: date) -> lis
         .then(pl.lit("resident_id_15"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    given = pl.when((id_type == "resident_id") & is15).then(pl.lit("resident_id_15")).otherwise(id_type)
-    checked = pl.coalesce(given, form)
-
-    checks18 = _mod11_2_valid(number) & _birth_valid(number.str.slice(6, 8), "%Y%m%d", check_date)
-    checks15 = _birth_valid(pl.lit("19") + number.str.slice(6, 6), "%Y%m%d", check_date)
-    passport = number.str.contains(r"^[A-Z0-9]{5,20}$")
-
-    mismatch = (
-        number.is_not_null()
-        & form.is_not_null()
-        & checked.is_in(["resident_id", "resident_id_15", "residence_permit_hmt", "foreign_permanent"])
-        & (checked != form)
+    frame = frame.with_columns(
+        form.alias("form"),
+        (pl.col("checksum") & _birth_valid(n.str.slice(6, 8), "%Y%m%d", check_date)).alias("ok18"),
+        (is15 & _birth_valid(pl.lit("19") + n.str.slice(6, 6), "%Y%m%d", check_date)).alias("ok15"),
+        n.str.contains(r"^[A-Z0-9]{5,20}$").alias("passport"),
     )
+
+    # A 15-digit number given as resident_id is the legacy form of the same document.
+    legacy = (given == "resident_id") & (pl.col("form") == "resident_id_15")
+    frame = frame.with_columns(
+        pl.coalesce(pl.when(legacy).then(pl.col("form")).otherwise(given), pl.col("form")).alias("id_type_checked")
+    )
+    kind, shape = pl.col("id_type_checked"), pl.col("form")
+    mismatch = (
+        n.is_not_null()
+        & shape.is_not_null()
+        & kind.is_in(["resident_id", "resident_id_15", "residence_permit_hmt", "foreign_permanent"])
+        & (kind != shape)
+    ).fill_null(False)
     valid = (
-        pl.when(number.is_null())
+        pl.when(n.is_null())
         .then(pl.lit(None, dtype=pl.Boolean))
-        .when(checked == "resident_id")
-        .then(resident18 & checks18)
-        .when(checked == "residence_permit_hmt")
-        .then(hmt & checks18)
-        .when(checked == "foreign_permanent")
-        .then(foreign & checks18)
-        .when(checked == "resident_id_15")
-        .then(is15 & checks15)
-        .when(checked == "passport")
-        .then(passport)
-        .when(checked == "other")
+        .when(kind.is_in(["resident_id", "residence_permit_hmt", "foreign_permanent"]))
+        .then((kind == shape).fill_null(False) & pl.col("ok18"))
+        .when(kind == "resident_id_15")
+        .then(pl.col("ok15"))
+        .when(kind == "passport")
+        .then(pl.col("passport"))
+        .when(kind == "other")
         .then(pl.lit(True))
         .otherwise(pl.lit(False))
     )
-    inferred = number.is_not_null() & id_type.is_null() & form.is_not_null()
-    return [
-        checked.alias(IdCheck.TYPE),
-        (valid & ~mismatch).alias(IdCheck.VALID),
-        mismatch.alias(IdCheck.MISMATCH),
-        inferred.alias(IdCheck.INFERRED),
-    ]
+    return frame.select(
+        kind,
+        (valid & ~mismatch).alias("id_valid"),
+        mismatch.alias("id_mismatch"),
+        (n.is_not_null() & given.is_null() & shape.is_not_null()).alias("id_type_inferred"),
+    )
 
 
 def clean_phone(text: pl.Expr) -> pl.Expr:
-    """Drop spaces and dashes and a leading +86 or 0086 from a phone number."""
+    """Drop spaces, dashes and brackets and a leading +86 or 0086 from a phone number."""
     return text.str.replace_all(r"[\s\-()]", "").str.replace(r"^(\+86|0086)", "")
 
 
-def phone_valid(phone: pl.Expr) -> pl.Expr:
-    """Return whether a cleaned phone is a mainland mobile number (null when absent)."""
+def phone_valid(phone: pl.Series) -> pl.Series:
+    """Return whether cleaned phones are mainland mobile numbers (null when absent)."""
     return phone.str.contains(r"^1[3-9]\d{9}$")
 
 
@@ -193,26 +208,27 @@ def clean_card(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(r"[\s\-]", "")
 
 
-def luhn_valid(digits: pl.Expr, max_length: int = 19) -> pl.Expr:
-    """Return whether a digit string passes the Luhn check (null when absent)."""
-    reversed_digits = digits.str.reverse()
-    terms = []
-    for i in range(max_length):
-        d = reversed_digits.str.slice(i, 1).cast(pl.Int64, strict=False).fill_null(0)
-        if i % 2 == 1:
-            d = d * 2
-            d = pl.when(d > 9).then(d - 9).otherwise(d)
-        terms.append(d)
-    return pl.when(digits.is_null()).then(pl.lit(None, dtype=pl.Boolean)).otherwise(pl.sum_horizontal(terms) % 10 == 0)
+def luhn_valid(digits: pl.Series, max_length: int = 19) -> pl.Series:
+    """Return whether digit strings pass the Luhn check (false for non-digits, null when absent)."""
+    matrix, usable = _digit_matrix(digits, max_length)
+    # Counting from the right, every second digit is doubled (2d, minus 9 when
+    # above 9); the zero padding on the left adds nothing.
+    doubled = np.arange(max_length)[::-1] % 2 == 1
+    part = matrix[:, doubled]
+    matrix[:, doubled] = np.where(part >= 5, part * 2 - 9, part * 2)
+    passed = pl.Series(digits.name, usable & (matrix.sum(axis=1) % 10 == 0))
+    return pl.DataFrame({"d": digits, "p": passed}).select(
+        pl.when(pl.col("d").is_null()).then(None).otherwise(pl.col("p")).alias(digits.name)
+    ).to_series()
 
 
-def card_valid(card: pl.Expr) -> pl.Expr:
-    """Return whether a cleaned card number has a known scheme, 15-19 digits and a valid Luhn digit."""
+def card_valid(card: pl.Series) -> pl.Series:
+    """Return whether cleaned card numbers have a known scheme, 15-19 digits and a valid Luhn digit."""
     form = card.str.contains(r"^\d{15,19}$")
     scheme = card.str.contains(r"^(62|4|5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720)|35|34|37)")
-    return form & scheme & luhn_valid(card)
+    return (form & scheme & luhn_valid(card)).alias(card.name)
 
 
-def email_valid(email: pl.Expr) -> pl.Expr:
-    """Return whether an e-mail address has the form ``local@domain.tld``."""
+def email_valid(email: pl.Series) -> pl.Series:
+    """Return whether e-mail addresses have the form ``local@domain.tld`` (null when absent)."""
     return email.str.contains(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -574,13 +574,14 @@ def _assemble(
 
 def _pseudonymise(frame: pl.DataFrame, parsed: ParsedTable, pseudonymiser: Pseudonymiser) -> pl.DataFrame:
     """Replace each personal column by ``<col>_hash`` and ``<col>_masked``, in place."""
+    hashes = {name: pseudonymiser.hash(frame.get_column(name)) for name in frame.columns if name in parsed.personal}
     columns: list[pl.Series] = []
     for name in frame.columns:
         series = frame.get_column(name)
-        if name not in parsed.personal:
+        if name not in hashes:
             columns.append(series)
             continue
-        columns.append(pseudonymiser.hash(series).alias(f"{name}_hash"))
+        columns.append(hashes[name].alias(f"{name}_hash"))
         columns.append(pseudonymiser.mask(series, parsed.personal[name]).alias(f"{name}_masked"))
     return pl.DataFrame(columns)
 

@@ -226,11 +226,12 @@ def _mask_rule(expr: pl.Expr, rule: MaskRule) -> pl.Expr:
     star = rule.mask_char
     if rule.fixed_length is not None:
         hidden = pl.lit(star * rule.fixed_length)
+        whole = hidden
     else:
-        hidden = expr.str.slice(rule.keep_first, length - keep).str.replace_all(r"(?s).", star, literal=False)
+        hidden = pl.lit("").str.pad_end(length - keep, star)
+        whole = pl.lit("").str.pad_end(length, star)
     head = expr.str.slice(0, rule.keep_first)
     tail = expr.str.slice(length - rule.keep_last, rule.keep_last) if rule.keep_last else pl.lit("")
-    whole = expr.str.replace_all(r"(?s).", star) if rule.fixed_length is None else pl.lit(star * rule.fixed_length)
     return (
         pl.when(expr.is_null())
         .then(pl.lit(None, dtype=pl.String))

@@ -136,6 +136,7 @@ def parse_table(
     present = set(raw.columns)
 
     # Step 1: normalised text per canonical and extra column.
+    fold = {h for h in mapping.source_headers if h in present and _needs_nfkc(raw.get_column(h))}
     text_exprs: list[pl.Expr] = [pl.col("source_row")]
     raw_exprs: list[pl.Expr] = []
     labels: dict[str, str] = {}
@@ -143,12 +144,12 @@ def parse_table(
         header = mapping.columns.get(column.name)
         labels[column.name] = header or column.name
         source = pl.col(header) if header in present else pl.lit(None, dtype=pl.String)
-        text_exprs.append(parsers.normalise(source).alias(column.name))
+        text_exprs.append(parsers.normalise(source, fold=header in fold).alias(column.name))
         raw_exprs.append(source.cast(pl.String).alias(f"raw:{column.name}"))
     for header in mapping.extra:
         labels[header] = header
         source = pl.col(header) if header in present else pl.lit(None, dtype=pl.String)
-        text_exprs.append(parsers.normalise(source).alias(header))
+        text_exprs.append(parsers.normalise(source, fold=header in fold).alias(header))
         raw_exprs.append(source.cast(pl.String).alias(f"raw:{header}"))
     work = raw.select([*text_exprs, *raw_exprs])
 
@@ -188,7 +189,7 @@ def parse_table(
     for name, kind in [*((c.name, c.kind) for c in schema.columns if c.personal), *mapping.extra.items()]:
         if kind in ("phone", "card", "email") and name in work.columns:
             check = {"phone": identity.phone_valid, "card": identity.card_valid, "email": identity.email_valid}[kind]
-            work = work.with_columns(check(pl.col(f"p:{name}")).alias(f"p:{name}_valid"))
+            work = work.with_columns(check(work.get_column(f"p:{name}")).alias(f"p:{name}_valid"))
             flag_columns[f"{name}_valid"] = f"invalid_{kind}"
 
     # Step 4: derived columns and the cut-off date, then required checks.
@@ -212,7 +213,12 @@ def parse_table(
             detail = " (the cut-off date: pass --as-of, or map the as-of column in the profile)"
         elif reason is Reason.DERIVED_INVALID:
             detail = f" (empty; {column.name} = {derived[column.name]})"
-        checks.append(_Check(column.name, labels[column.name], reason, pl.col(f"p:{column.name}").is_null(), detail))
+        # A value that is present but unparsable is reported by its parse
+        # check, not again as missing.
+        missing = pl.col(column.name).is_null() & pl.col(f"p:{column.name}").is_null()
+        if reason is Reason.DERIVED_INVALID:
+            missing = pl.col(f"p:{column.name}").is_null()
+        checks.append(_Check(column.name, labels[column.name], reason, missing, detail))
 
     failures = _collect_failures(work, checks, mapping, personal, masking)
     frame = _final_frame(work, schema.names, mapping, features, flag_columns, inferred)
@@ -225,6 +231,20 @@ def parse_table(
         flag_columns=flag_columns,
         id_type_inferred="id_type_inferred" if inferred else None,
     )
+
+
+# Characters that NFKC folds and that occur in bank exports: no-break and
+# ideographic spaces, letterlike and number forms, enclosed numbers, CJK
+# compatibility forms, small forms and the full-width and half-width block.
+_COMPATIBILITY = "[\u00a0\u2000-\u200a\u2100-\u218f\u2460-\u24ff\u3000\u3200-\u33ff\uf900-\ufaff\ufe30-\ufe6f\uff00-\uffef]"
+
+
+def _needs_nfkc(column: pl.Series) -> bool:
+    """Return whether any value of a text column holds a compatibility character."""
+    if column.dtype != pl.String or column.len() == 0:
+        return False
+    joined = column.drop_nulls().str.join("\n")
+    return bool(joined.str.contains(_COMPATIBILITY).item())
 
 
 def _plan(
@@ -294,7 +314,8 @@ def _plan(
             _Check(name, label, Reason.INVALID_CODE, text.is_not_null() & ~in_map & ~text.str.contains(r"^[A-Z]{3}$"), " (expected an ISO 4217 code such as CNY)")
         )
     elif parser is not None and reason is not None:
-        checks.append(_Check(name, label, Reason.INVALID_CODE if codes else reason, text.is_not_null() & ~in_map & parsed.is_null(), _expected(kind, unit)))
+        unparsed = text.is_not_null() & ~in_map & pl.col(f"p:{name}").is_null()
+        checks.append(_Check(name, label, Reason.INVALID_CODE if codes else reason, unparsed, _expected(kind, unit)))
 
     if column is not None and (column.minimum is not None or column.maximum is not None):
         parsed_col = pl.col(f"p:{name}")
@@ -339,32 +360,31 @@ def _identity(
 ) -> tuple[pl.DataFrame, list[_Check], bool]:
     if "id_number" not in names:
         return work, [], False
-    id_type = pl.col("p:id_type") if "id_type" in names else pl.lit(None, dtype=pl.String)
+    id_type = work.get_column("p:id_type") if "id_type" in names else pl.Series([None] * work.height, dtype=pl.String)
+    result = identity.check_id_numbers(work.get_column("p:id_number"), id_type, check_date)
     work = work.with_columns(
-        [e.alias(f"id:{e.meta.output_name()}") for e in identity.check_id_numbers(pl.col("p:id_number"), id_type, check_date)]
+        result.get_column("id_valid").alias("p:id_number_valid"),
+        result.get_column("id_mismatch").alias("id:mismatch"),
+        result.get_column("id_type_inferred").fill_null(False).alias("p:id_type_inferred"),
     )
+    if "id_type" in names:
+        work = work.with_columns(result.get_column("id_type_checked").alias("p:id_type"))
     checks = [
         _Check(
             "id_number",
             labels["id_number"],
             Reason.ID_TYPE_MISMATCH,
-            pl.col("id:id_mismatch").fill_null(False),
+            pl.col("id:mismatch"),
             " (the number has the form of another document type)",
         ),
         _Check(
             "id_number",
             labels["id_number"],
             Reason.INVALID_ID_NUMBER,
-            (~pl.col("id:id_valid") & ~pl.col("id:id_mismatch")).fill_null(False),
+            (~pl.col("p:id_number_valid") & ~pl.col("id:mismatch")).fill_null(False),
             " (length, check character or birth date)",
         ),
     ]
-    work = work.with_columns(
-        pl.col("id:id_valid").alias("p:id_number_valid"),
-        pl.col("id:id_type_inferred").fill_null(False).alias("p:id_type_inferred"),
-    )
-    if "id_type" in names:
-        work = work.with_columns(pl.col("id:id_type_checked").alias("p:id_type"))
     return work, checks, True
 
 
