@@ -104,6 +104,16 @@ def _pseudonymiser(settings: Settings, demo: bool) -> Pseudonymiser:
     return pseudonymiser
 
 
+def _assess_settings(settings: Settings, profile: Profile):
+    """Apply the profile's target definitions unless the configuration sets them explicitly."""
+    explicit = settings.assess.targets.model_fields_set
+    overrides = {k: v for k, v in profile.targets.items() if k not in explicit}
+    if not overrides:
+        return settings.assess
+    targets = settings.assess.targets.model_validate({**settings.assess.targets.model_dump(), **overrides})
+    return settings.assess.model_copy(update={"targets": targets})
+
+
 def _training_hash(tape: Tape, where: str | None, profile: Profile) -> str:
     digest = hashlib.sha256()
     for item in sorted(tape.inputs, key=lambda i: str(i.get("path"))):
@@ -160,7 +170,7 @@ def fit(
 
     clock.stage("fit")
     training_sha256 = _training_hash(tape, where, profile)
-    assessor = Assessor(settings.assess).fit(features, tape.loans, tape.table("outcomes"), training_sha256=training_sha256)
+    assessor = Assessor(_assess_settings(settings, profile)).fit(features, tape.loans, tape.table("outcomes"), training_sha256=training_sha256)
     curve = _curve_for(tape, settings)
 
     clock.stage("save")

@@ -196,8 +196,9 @@ class ActionValuer:
             frame = frame.with_columns([pl.lit(None, dtype=OPTIONAL_COLUMNS[name]).alias(name) for name in absent])
 
         check_no_nulls(frame, ["loan_id", "currency", "category"], _STAGE)
-        check_unit_interval(frame, ["willingness", "ability", "expected_recovery_rate"], _STAGE)
-        check_non_negative(frame, ["exposure_at_default", "principal_outstanding"], _STAGE)
+        check_unit_interval(frame, ["willingness", "ability"], _STAGE)
+        # Recoveries may exceed EAD (interest and fees accrue after default), so the rate is only non-negative.
+        check_non_negative(frame, ["expected_recovery_rate", "exposure_at_default", "principal_outstanding"], _STAGE)
         check_non_negative(frame, ["interest_outstanding", "dpd"], _STAGE, allow_null=True)
         check_codes(frame, "category", CATEGORIES, _STAGE, allow_null=False)
         check_codes(frame, "product", CODES["product"], _STAGE)
@@ -234,8 +235,8 @@ class ActionValuer:
         ----------
         frame : polars.DataFrame
             One row per loan with the columns of :data:`INPUT_COLUMNS`.
-            Amounts are in the row's ``currency``. ``willingness``,
-            ``ability`` and ``expected_recovery_rate`` lie in [0, 1] and
+            Amounts are in the row's ``currency``. ``willingness`` and
+            ``ability`` lie in [0, 1], ``expected_recovery_rate`` is >= 0, and
             ``category`` is A, B or C. The columns of
             :data:`OPTIONAL_COLUMNS` may be absent or null, and flags read
             null as false. ``default_date`` and ``as_of_date`` (Date) give

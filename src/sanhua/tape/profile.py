@@ -138,6 +138,7 @@ class Profile:
     features: dict[str, tuple[str, ...]]
     path: Path
     sha256: str
+    targets: dict[str, object] = field(default_factory=dict)
 
     def is_outcome(self, header: str) -> bool:
         """Return whether a source header matches one of the outcome columns."""
@@ -203,7 +204,7 @@ def _build(data: dict, path: Path, digest: str) -> Profile:
     for key in ("name", "currency", "tables"):
         if key not in data:
             raise ProfileError(f"{where}: missing top-level key {key!r}; see docs/profiles.md")
-    unknown = set(data) - {"name", "description", "currency", "non_performing", "as_of", "outcome_columns", "tables", "features"}
+    unknown = set(data) - {"name", "description", "currency", "non_performing", "as_of", "outcome_columns", "tables", "features", "targets"}
     if unknown:
         raise ProfileError(f"{where}: unknown top-level keys {sorted(unknown)}; see docs/profiles.md")
 
@@ -237,6 +238,7 @@ def _build(data: dict, path: Path, digest: str) -> Profile:
         features=features,
         path=path,
         sha256=digest,
+        targets=dict(data.get("targets", {})),
     )
 
 
