@@ -321,7 +321,9 @@ def _looks_utf8(head: bytes) -> bool:
 
 def _decode_as(raw: bytes, path: Path, name: str, partial: bool) -> bytes:
     if name == "utf-8" and not partial:
-        return raw  # Polars checks UTF-8 itself while parsing.
+        if not _looks_utf8(raw[:_SNIFF_BYTES]):
+            raise _decode_error(path, name, 0)
+        return raw  # Polars checks the rest while parsing.
     try:
         text = codecs.getincrementaldecoder(name)().decode(raw, final=not partial)
     except UnicodeDecodeError as exc:
