@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -270,3 +271,14 @@ def test_report_reads_pipeline_record_shape(tmp_path: Path) -> None:
 
     assert "2025年3月31日" in html
     assert "Mar 31, 2025" in html
+
+
+def test_report_file_mode_follows_umask(tmp_path: Path) -> None:
+    loans = make_loans(20)
+    previous = os.umask(0o022)
+    try:
+        path = write_report(tmp_path, loans, make_record(loans), None)
+    finally:
+        os.umask(previous)
+
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -46,7 +46,7 @@ _FONT: Final[str] = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'M
 def _layout(**extra: object) -> dict[str, object]:
     layout: dict[str, object] = {
         "font": {"family": _FONT, "size": 13},
-        "margin": {"l": 70, "r": 20, "t": 30, "b": 60},
+        "margin": {"l": 90, "r": 20, "t": 30, "b": 60},
         "height": 420,
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",

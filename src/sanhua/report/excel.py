@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -132,8 +132,8 @@ def write_summary_excel(run_dir: Path, tables: Mapping[str, pl.DataFrame]) -> Pa
     target = run_dir / SUMMARY_FILE
     temporary: str | None = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".summary-", suffix=".xlsx", dir=run_dir)
-        os.close(handle)
+        # A unique name beside the target; saving applies the user's umask, unlike mkstemp's 0600.
+        temporary = str(run_dir / f".summary-{uuid.uuid4().hex}.xlsx")
         workbook.save(temporary)
         os.replace(temporary, target)
     except OSError as error:

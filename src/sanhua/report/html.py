@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -206,8 +206,9 @@ def write_report(
     temporary: str | None = None
     try:
         # Write beside the target, then rename, so a reader never sees half a report.
-        handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=run_dir)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        # open() applies the user's umask, unlike mkstemp's fixed 0600.
+        temporary = str(run_dir / f".report-{uuid.uuid4().hex}.html")
+        with open(temporary, "x", encoding="utf-8") as stream:
             stream.write(html)
         os.replace(temporary, target)
     except OSError as error:

@@ -60,6 +60,7 @@ __all__ = [
     "babel_locale",
     "format_count",
     "format_number",
+    "format_decimal",
     "format_percent",
     "format_money",
     "format_seconds",
@@ -340,6 +341,20 @@ def format_number(value: float | None, language: str, decimals: int = 2) -> str:
     if math.isinf(float(value)):
         return "∞" if float(value) > 0 else "-∞"
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return _babel_decimal(float(value), format=pattern, locale=babel_locale(language))
+
+
+def format_decimal(value: float | None, language: str, max_decimals: int = 4) -> str:
+    """Format a number with grouping and at most ``max_decimals`` decimals, trailing zeros dropped.
+
+    >>> format_decimal(12.0, "en"), format_decimal(0.08, "en")
+    ('12', '0.08')
+    """
+    if _is_missing(value):
+        return MISSING
+    if math.isinf(float(value)):
+        return "∞" if float(value) > 0 else "-∞"
+    pattern = "#,##0" + ("." + "#" * max_decimals if max_decimals > 0 else "")
     return _babel_decimal(float(value), format=pattern, locale=babel_locale(language))
 
 

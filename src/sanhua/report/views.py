@@ -22,6 +22,7 @@ from sanhua.report.i18n import (
     format_count,
     format_date,
     format_datetime,
+    format_decimal,
     format_money,
     format_number,
     format_percent,
@@ -128,10 +129,11 @@ def _plain_value(value: Any, language: str) -> Cell:
     if isinstance(value, int):
         return _num(format_count(value, language))
     if isinstance(value, float):
-        decimals = 4 if value != 0 and abs(value) < 0.01 else 3
-        return _num(format_number(value, language, decimals=decimals))
+        return _num(format_decimal(value, language))
     if isinstance(value, (list, tuple)):
         return Cell(", ".join(_plain_value(item, language).text for item in value))
+    if isinstance(value, Mapping):
+        return Cell(", ".join(f"{key}: {_plain_value(item, language).text}" for key, item in value.items()))
     return Cell(_text(value))
 
 
@@ -266,7 +268,7 @@ def _counts(record: Mapping[str, Any], summaries: Summaries, language: str) -> S
 
     if summaries.flags.height:
         section.tables.append(
-            _reason_table(translate("report.counts.flags_title", language), summaries.flags.rename({"flag": "reason"}), "reason", "report.counts.flag", None, total, language)
+            _reason_table(translate("report.counts.flags_title", language), summaries.flags.rename({"flag": "reason"}), "reason", "report.counts.flag", "flag", total, language)
         )
     return section
 
@@ -461,24 +463,27 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
     metrics = backtest.get("metrics") or {}
     passes = backtest.get("passes") or {}
     names = [name for name in _BACKTEST_METRICS if name in metrics] + sorted(set(metrics) - set(_BACKTEST_METRICS))
+    # A pass/fail entry named like a metric is shown on the metric's row; the others get their own table.
+    with_passes = any(name in passes for name in names)
     rows = []
     for name in names:
         entry = metrics.get(name) or {}
-        outcome = passes.get(name)
-        rows.append(
-            [
-                Cell(translate_code("report.backtest", name, language)),
-                _num(format_number(entry.get("model"), language, decimals=3)),
-                _num(_interval(entry.get("model_ci"), language)),
-                _num(format_number(entry.get("baseline"), language, decimals=3)),
-                _num(_interval(entry.get("baseline_ci"), language)),
-                Cell(MISSING if outcome is None else translate("report.backtest.passed" if outcome else "report.backtest.failed", language)),
-            ]
-        )
+        row = [
+            Cell(translate_code("report.backtest", name, language)),
+            _num(format_number(entry.get("model"), language, decimals=3)),
+            _num(_interval(entry.get("model_ci"), language)),
+            _num(format_number(entry.get("baseline"), language, decimals=3)),
+            _num(_interval(entry.get("baseline_ci"), language)),
+        ]
+        if with_passes:
+            outcome = passes.get(name)
+            row.append(Cell(MISSING if outcome is None else translate("report.backtest.passed" if outcome else "report.backtest.failed", language)))
+        rows.append(row)
+    columns = ["metric", "model", "model_ci", "baseline", "baseline_ci"] + (["passes"] if with_passes else [])
     section.tables.append(
         TableView(
             caption=translate("report.backtest.title", language),
-            headers=[translate(f"report.backtest.{name}", language) for name in ("metric", "model", "model_ci", "baseline", "baseline_ci", "passes")],
+            headers=[translate(f"report.backtest.{name}", language) for name in columns],
             rows=rows,
         )
     )
@@ -501,7 +506,10 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
                 caption=translate("report.backtest.check", language),
                 headers=[translate("report.backtest.check", language), translate("report.backtest.result", language)],
                 rows=[
-                    [Cell(name), Cell(translate("report.backtest.passed" if value else "report.backtest.failed", language))]
+                    [
+                        Cell(translate_code("report.backtest", name, language)),
+                        Cell(translate("report.backtest.passed" if value else "report.backtest.failed", language)),
+                    ]
                     for name, value in other.items()
                 ],
             )
