@@ -167,3 +167,22 @@ def test_format_dates_per_locale() -> None:
     assert i18n.format_date("2026-03-01", "en") == "Mar 1, 2026"
     assert i18n.format_datetime("2026-03-01T08:05:00+08:00", "en").endswith("UTC+08:00")
     assert i18n.format_date("not a date", "en") == "not a date"
+
+
+def test_tape_codes_have_labels() -> None:
+    reasons = pytest.importorskip("sanhua.tape.reasons")
+
+    codes = [("reason_code", item.value) for item in (*reasons.Reason, *reasons.Exclusion)]
+    codes += [("flag", item.value) for item in reasons.Flag]
+
+    for language in i18n.LANGUAGES:
+        unlabelled = [code for prefix, code in codes if not i18n.has_message(f"{prefix}.{code}", language)]
+        assert unlabelled == [], language
+
+
+def test_strategy_actions_have_labels() -> None:
+    settings = pytest.importorskip("sanhua.strategy.settings")
+
+    for language in i18n.LANGUAGES:
+        unlabelled = [action for action in settings.ACTIONS if not i18n.has_message(f"action.{action}", language)]
+        assert unlabelled == [], language
