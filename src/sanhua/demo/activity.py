@@ -10,8 +10,8 @@ to the as-of date. Right-party contact, promises, refusals, disputes and
 complaints follow willingness; a lost-contact debtor is rarely reached. Every
 post-default voluntary payment or settlement before the as-of date is preceded
 by a promise of its amount and followed by a ``paid`` event; a pre-default
-promise is kept (a partial repayment and a ``paid`` event) with a probability
-that rises with willingness. Court milestones appear as ``legal`` events.
+promise due before default is kept (a partial repayment and a ``paid`` event)
+with a probability that rises with willingness. Court milestones appear as ``legal`` events.
 """
 
 from __future__ import annotations
@@ -195,8 +195,10 @@ def build_collection_events(
         }
     )
 
-    # Pre-default promises kept with a probability rising with willingness.
-    kept = pre & promise & (rng.random(loan.size) < 0.15 + 0.55 * will) & (promise_date <= state.as_of[loan])
+    # Pre-default promises kept with a probability rising with willingness; a
+    # promise that falls due after default is left unkept, so that cash after
+    # default is exactly the recovery path.
+    kept = pre & promise & (rng.random(loan.size) < 0.15 + 0.55 * will) & (promise_date < state.default_date[loan])
     kept_payments = pl.DataFrame(
         {
             "_loan": loan[kept],

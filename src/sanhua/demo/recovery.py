@@ -15,8 +15,9 @@ amount, all as fractions of exposure at default (EAD):
 - court enforcement while the case is in execution: ability;
 - sale of mortgage or vehicle collateral, once.
 
-Collection, enforcement and court timing scale with the region factor (slow
-courts); a lost-contact debtor pays less in every voluntary channel. A loan
+Every source of cash, and the time to judgment and collateral sale, scales
+with the region factor (slow courts and a weaker local economy); a
+lost-contact debtor pays less in every channel but enforcement. A loan
 closes when less than 0.5 % of EAD is left.
 """
 
@@ -157,7 +158,7 @@ def simulate_recoveries(
         decay = (1.0 - cal.slow_share) * np.exp(-(month - 1) / cal.decay_months) + cal.slow_share * np.exp(
             -(month - 1) / cal.slow_decay_months
         )
-        base = decay * product_factor[open_loans] * contact[open_loans]
+        base = decay * product_factor[open_loans] * contact[open_loans] * region[open_loans]
         mediated_now = litigation.mediated[open_loans] & (month >= litigation.judged[open_loans]) & (
             month < litigation.judged[open_loans] + 18
         )
@@ -174,7 +175,7 @@ def simulate_recoveries(
         )
 
         collection_p = (
-            cal.collection_probability * (0.2 + 0.8 * ability) * (0.6 + 0.4 * will) * base * region[open_loans]
+            cal.collection_probability * (0.2 + 0.8 * ability) * (0.6 + 0.4 * will) * base
             * guaranteed[open_loans] * np.where(ended_now, 0.5, 1.0)
         )
         collected = np.where(
@@ -198,7 +199,10 @@ def simulate_recoveries(
         voluntary = np.minimum(voluntary, left - recovered)
         left_after = left - recovered - voluntary
 
-        settle_p = cal.settlement_probability * will * ability * decay * contact[open_loans] * np.where(mediated_now, 2.0, 1.0)
+        settle_p = (
+            cal.settlement_probability * will * ability * decay * contact[open_loans] * region[open_loans]
+            * np.where(mediated_now, 2.0, 1.0)
+        )
         settles = (rng.random(size) < settle_p) & (left_after > _CLOSED_BELOW)
         settlement = np.where(settles, left_after * rng.uniform(cal.settlement_low, cal.settlement_high, size), 0.0)
         left_after = np.where(settles, 0.0, left_after)

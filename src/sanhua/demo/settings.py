@@ -147,7 +147,7 @@ class DemoSettings(BaseModel):
     )
     region_bias: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_SLOW_COURT_REGIONS),
-        description="Province -> multiplier (0-1] of collection and enforcement cash, and stretch of court time. Independent of the latents, so a fair model should not learn it from behaviour. ASSUMPTION.",
+        description="Province -> multiplier (0-1] of the monthly probability of every kind of cash after default, and stretch of court time. Independent of the latents, so a fair model should not learn it from behaviour. ASSUMPTION.",
     )
     income_shift: float = Field(
         0.0, ge=-2, le=2,
