@@ -18,6 +18,7 @@ from sanhua.demo.loans import LoanTerms, assign_owners, draw_loan_terms
 from sanhua.demo.recovery import NEVER, Litigation, RecoveryPaths, draw_litigation, simulate_recoveries
 from sanhua.demo.settings import DemoSettings
 from sanhua.demo.timeline import add_months, history_timing, tape_timing, to_datetime64
+from sanhua.errors import ConfigError
 
 __all__ = ["BookState", "draw_book"]
 
@@ -131,7 +132,7 @@ def draw_book(rng: np.random.Generator, settings: DemoSettings, book: Book) -> B
             break
         oversampling *= 1.5
     else:
-        raise ValueError(
+        raise ConfigError(
             f"only {cumulative[-1]} of {n_loans} loans stay open at their as-of date; lower the recovery intensities "
             "in settings.recovery or the gap between default and as-of date."
         )

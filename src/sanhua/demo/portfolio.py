@@ -42,6 +42,7 @@ from sanhua.demo.people import build_borrowers, build_contacts
 from sanhua.demo.recovery import NEVER, OUTCOME_KINDS
 from sanhua.demo.settings import DemoSettings
 from sanhua.demo.timeline import months_between, to_datetime64
+from sanhua.errors import ConfigError
 from sanhua.tape.schema import TABLES
 
 __all__ = ["DemoPortfolio", "generate_portfolio", "conform"]
@@ -319,7 +320,7 @@ def generate_portfolio(settings: DemoSettings) -> DemoPortfolio:
     started = time.perf_counter()
     unknown = sorted(set(settings.region_bias) - {p.name for p in PROVINCES})
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"region_bias names unknown provinces {unknown}; use full names such as '广东省' or '北京市'."
         )
     history_seed, tape_seed = np.random.SeedSequence(settings.seed).spawn(2)
