@@ -486,3 +486,13 @@ def test_lendingclub_where_on_typed_columns(pseudonymiser):
     assert tape.counts["loans"]["excluded"]["where"] > 0
     assert tape.loans.get_column("origination_date").max() < date(2010, 1, 1)
     assert tape.loans.get_column("loan_amnt").min() > 5000
+
+
+def test_large_tape_builder_loads_clean(tmp_path, cn_bank, pseudonymiser):
+    from fixtures.large_tape import build_large_tape
+
+    path = build_large_tape(tmp_path / "loans.csv", 500)
+    tape = load_tape(path, cn_bank, pseudonymiser=pseudonymiser, as_of=AS_OF)
+    assert tape.counts["loans"] == {"input_rows": 500, "loaded": 500, "quarantined": 0, "excluded": {}}
+    assert tape.table("borrowers").height == 500
+    assert tape.inputs[0]["encoding"] == "gb18030"

@@ -125,7 +125,11 @@ class Tape:
 
 @dataclass
 class _Seen:
-    """Ids already met in earlier chunks (64-bit hashes, sorted arrays)."""
+    """Ids already met in earlier chunks (64-bit hashes, sorted arrays).
+
+    NOTE: two different ids with the same 64-bit hash would be taken for a
+    duplicate; the chance is about n**2 / 2**65 (3e-6 for 10 million ids).
+    """
 
     loans: list[np.ndarray] = field(default_factory=list)
     borrowers: list[np.ndarray] = field(default_factory=list)
@@ -228,6 +232,9 @@ def iter_loan_chunks(
     repeated in a later chunk is excluded (``duplicate_borrower``), as in
     :func:`load_tape`. Each yielded Tape has its own counts, quarantine and
     flags: the caller sums them.
+
+    NOTE: ``where`` and ``non_performing`` type their columns per chunk, so a
+    numeric column with one text value in a chunk compares as text there.
 
     Raises
     ------

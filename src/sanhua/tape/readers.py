@@ -347,7 +347,8 @@ def _pick_header(rows: list[list[str | None]], expected: list[str], path: Path, 
             best, best_score = index, score
     header = [(c or "").strip() for c in rows[best]] if rows else []
     if best_score <= 0 or expected[0] not in {c.lstrip("\ufeff") for c in header}:
-        found = ", ".join(c for c in (header if best_score > 0 else (rows[0] if rows else [])) if c)[:400]
+        shown = header if best_score > 0 else (rows[0] if rows else [])
+        found = ", ".join(c for c in shown if c)[:400]
         raise InputFileError(
             f"{path}: columns missing: {expected[0]}; found: {found or '(nothing)'}; check --profile "
             f"(the {info.table} table's headers are listed in docs/profiles.md) or --encoding"

@@ -240,7 +240,7 @@ _COMPATIBILITY = "[\u00a0\u2000-\u200a\u2100-\u218f\u2460-\u24ff\u3000\u3200-\u3
 
 
 def _needs_nfkc(column: pl.Series) -> bool:
-    """Return whether any value of a text column holds a compatibility character."""
+    """Return whether any value of a text column contains a compatibility character."""
     if column.dtype != pl.String or column.len() == 0:
         return False
     joined = column.drop_nulls().str.join("\n")
@@ -467,7 +467,12 @@ def _collect_failures(
         if not count:
             continue
         raw_name = f"raw:{check.column}"
-        value = check.value if check.value is not None else (pl.col(raw_name) if raw_name in work.columns else pl.lit(None, dtype=pl.String))
+        if check.value is not None:
+            value = check.value
+        elif raw_name in work.columns:
+            value = pl.col(raw_name)
+        else:
+            value = pl.lit(None, dtype=pl.String)
         if check.column in personal:
             value = mask_expr(value.cast(pl.String), masking, personal[check.column])
         rows = work.filter(flags.get_column(f"f{i}")).select(
