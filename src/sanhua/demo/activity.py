@@ -1,9 +1,9 @@
 """Repayments and collection events of a demo book, all before each loan's as-of date.
 
-Repayments hold the last (up to 24) instalments before the first missed one,
-paid on time more often by willing debtors, then the cash of the recovery path
-in the months completed by the as-of date (kinds ``partial`` for voluntary,
-``recovery`` and ``settlement``).
+Repayments contain the last (up to 24) instalments before the first missed
+one, which willing debtors pay on time more often. After them come the cash
+rows of the recovery path in the months completed by the as-of date, with
+kinds ``partial`` (voluntary), ``recovery`` and ``settlement``.
 
 Collection events run from 75 days before default (about 15 days past due)
 to the as-of date. Right-party contact, promises, refusals, disputes and
@@ -53,7 +53,7 @@ def build_repayments(rng: np.random.Generator, state: BookState) -> tuple[pl.Dat
     willingness = state.debtors.willingness[loans.owner]
     ability = state.debtors.ability[loans.owner]
 
-    # First missed due date is 90 days before default; keep the day of month at most 28.
+    # The first missed due date is 90 days before default, moved back to day 28 at the latest.
     first_missed = state.default_date - 90 * _DAY
     day = (first_missed - first_missed.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
     first_missed = first_missed - np.maximum(day - 27, 0) * _DAY
@@ -195,10 +195,11 @@ def build_collection_events(
         }
     )
 
-    # Pre-default promises kept with a probability rising with willingness; a
-    # promise that falls due after default is left unkept, so that cash after
-    # default is exactly the recovery path.
+    # A pre-default promise is kept with a probability that rises with willingness.
+    # A promise due after default stays unkept, so cash after default is exactly the recovery path.
     kept = pre & promise & (rng.random(loan.size) < 0.15 + 0.55 * will) & (promise_date < state.default_date[loan])
+    # NOTE: these partial payments are not deducted from the balance at default,
+    # so the pre-default repayments do not reconcile with the EAD to the fen.
     kept_payments = pl.DataFrame(
         {
             "_loan": loan[kept],

@@ -1,9 +1,9 @@
 """One simulated book (history or tape): debtors, loans, court milestones, cash paths and dates.
 
-:class:`BookState` is the container the table builders read. It is drawn in
-this order, from one random generator: debtors, loans, court milestones,
-recovery paths, default and as-of dates; debtors whose loans closed before
-their as-of date are then rejected.
+:class:`BookState` is the container the table builders read. It is drawn from one
+random generator in this order: debtors, loans, court milestones, recovery
+paths, default and as-of dates. Debtors whose loans closed before their as-of
+date are then rejected.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def draw_book(rng: np.random.Generator, settings: DemoSettings, book: Book) -> B
         np.minimum.at(close, owner, paths.close_month)
         open_at_as_of = gap_b < close
 
-        # Keep open debtors in draw order until the loan count is reached; the
+        # Keep open debtors in draw order until the loan count is reached. The
         # last debtor may keep only its first loan.
         loans_per_debtor = np.bincount(owner, minlength=n_debtors) * open_at_as_of
         cumulative = np.cumsum(loans_per_debtor)

@@ -231,7 +231,7 @@ def encode_text(text: str, encoding: str, path: Path) -> bytes:
     except UnicodeEncodeError as exc:
         line = text.count("\n", 0, exc.start) + 1
         raise ConfigError(
-            f"{path.name}: line {line} holds character {text[exc.start]!r} that {encoding} cannot encode; "
+            f"{path.name}: line {line} contains the character {text[exc.start]!r}, which {encoding} cannot encode; "
             "write with encoding='gb18030' or 'utf-8'."
         ) from exc
 

@@ -52,7 +52,7 @@ class Debtors:
     vulnerable_kind : int64
         Index into :data:`VULNERABILITY_KINDS` (0: not vulnerable).
     lost_contact : bool
-        The debtor's own phone no longer answers.
+        The debtor's own phone is no longer reachable.
     province : int64
         Index into :data:`sanhua.demo.geography.PROVINCES`.
     region_factor : float64

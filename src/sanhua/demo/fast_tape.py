@@ -289,7 +289,7 @@ def write_loan_tape(
 ) -> Path:
     """Write a single-file cn-bank loan tape of ``n`` loans in chunks.
 
-    Chunk ``c`` holds rows ``c * chunk_rows`` onwards and is generated as
+    Chunk ``c`` contains rows ``c * chunk_rows`` onwards and is generated as
     :func:`generate_loan_tape` with its own seed stream, so memory stays at
     about one chunk. Loan ids run on across chunks; defects (including
     duplicate ids) stay within their chunk.

@@ -7,8 +7,8 @@ Layout under ``out``::
     data/latent.parquet
 
 The CSV files are GBK-encoded with the cn-bank profile's headers and codes.
-``latent.parquet`` holds loan ids and simulated values only (no personal
-data); it is for tests and demonstrations and must never feed a model.
+``latent.parquet`` contains loan ids and simulated values only (no personal
+data). It is for tests and demonstrations and must never feed a model.
 """
 
 from __future__ import annotations

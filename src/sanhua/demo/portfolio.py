@@ -3,7 +3,7 @@
 History: loans observed at their as-of date (基准日), which is the default
 date plus 0-48 whole months (40 % at default, so default cohorts are visible),
 never after the history cut-off. Repayments and collection events are before
-the as-of date; ``outcomes`` holds the cash of the months after it, up to the
+the as-of date, and ``outcomes`` contains the cash of the months after it, up to the
 history cut-off, by month after default (this is what a model may learn from).
 
 Tape: other loans, all at the tape cut-off, from 91 days to about seven years

@@ -166,7 +166,7 @@ class DemoSettings(BaseModel):
         description="Share of non-card contracts with a notarised enforceable instrument (公证赋强); such cases skip trial. ASSUMPTION.",
     )
     lost_contact_share: float = Field(
-        0.15, ge=0, le=1, description="Share of debtors whose own phone no longer answers (失联). ASSUMPTION."
+        0.15, ge=0, le=1, description="Share of debtors whose own phone is no longer reachable (失联). ASSUMPTION."
     )
     legal_basis_none_share: float = Field(
         0.06, ge=0, le=1,
