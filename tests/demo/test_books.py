@@ -34,7 +34,8 @@ def test_columns_and_codes_are_canonical(demo, book):
 def test_loan_ids_unique_across_books(demo):
     history = demo.history["loans"]["loan_id"]
     tape = demo.tape["loans"]["loan_id"]
-    assert history.is_unique().all() and tape.is_unique().all()
+    assert history.is_unique().all()
+    assert tape.is_unique().all()
     assert not history.is_in(tape.implode()).any()
     assert demo.history["borrowers"]["borrower_id"].is_unique().all()
 

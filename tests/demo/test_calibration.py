@@ -7,7 +7,7 @@ Sources (secondary, as collected for the project's domain notes):
   defaulted balance for default years 2017-2021; the check accepts 20-35 %;
 - bulk transfers of personal NPLs through the credit-asset registration and
   transfer centre, 2025 Q1: principal recovery 6.9 % overall and 5.8 % for
-  loans two to three years past due; the check accepts 5-9 % for loans more
+  loans two to three years past due. The check accepts 5-9 % for loans more
   than two years past due.
 """
 
