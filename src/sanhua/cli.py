@@ -289,12 +289,13 @@ def runs_list(
         err.print(_t("cli.no_runs", language, path=catalogue.path))
         return
     table = Table(show_lines=False)
-    columns = [c for c in ("run_id", "started_at", "command", "profile", "input_rows", "scored", "quarantined", "excluded", "model_version", "run_dir") if c in frame.columns]
+    columns = [c for c in ("run_id", "started_at", "command", "profile", "input_rows", "scored", "quarantined", "excluded", "model_version") if c in frame.columns]
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for row in frame.select(columns).iter_rows():
         table.add_row(*["" if v is None else str(v) for v in row])
-    out.print(table)
+    # Piped output (scripts, tests) gets full-width rows instead of truncated cells.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 @runs_app.command("show")

@@ -34,7 +34,7 @@ import polars as pl
 from sanhua import __version__
 from sanhua.assess import Assessor, backtest
 from sanhua.config import Settings
-from sanhua.errors import ModelError, SanhuaError
+from sanhua.errors import InputFileError, ModelError, SanhuaError
 from sanhua.features import build_features
 from sanhua.segment.rules import Segmenter
 from sanhua.strategy import ActionValuer
@@ -91,6 +91,11 @@ class _Clock:
         if self._stage is not None:
             self.seconds[self._stage] = round(self.seconds.get(self._stage, 0.0) + time.perf_counter() - self._start, 3)
             self._stage = None
+
+
+def _require_path(path: str | Path, role: str, fix: str) -> None:
+    if not Path(path).exists():
+        raise InputFileError(f"{role} {path} not found; {fix}")
 
 
 def _profile(profile: Profile | str | Path) -> Profile:
@@ -158,6 +163,7 @@ def fit(
     on_stage: StageCallback | None = None,
 ) -> FitResult:
     """Fit the assessment models and the recovery curve on a history and save them to ``out``."""
+    _require_path(history, "history", "give a loans file or a folder of canonical tables with outcomes")
     settings = settings or Settings()
     profile = _profile(profile)
     clock = _Clock(on_stage)
@@ -269,6 +275,11 @@ def run(
     """
     if (model_dir is None) == (history is None):
         raise SanhuaError("give exactly one of a model folder (--model) and a history (--history)")
+    _require_path(tape_path, "tape", "give a loans file or a folder of canonical tables")
+    if history is not None:
+        _require_path(history, "history", "give a loans file or a folder of canonical tables with outcomes")
+    else:
+        _require_path(model_dir, "model folder", "create one with `sanhua fit HISTORY --profile P --out MODEL_DIR`")
     settings = settings or Settings()
     profile = _profile(profile)
     run_dir = Path(out)
