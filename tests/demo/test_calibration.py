@@ -51,6 +51,8 @@ def test_tape_cards_under_a_year_12_months(demo):
 
 
 def test_lifetime_after_two_years_past_due(demo):
+    # NOTE: about 390 loans qualify, so this figure moves by roughly 0.015 between
+    # seeds (0.069-0.091 over seeds 1-3); it is checked for the default seed only.
     loans = demo.history["loans"].filter(
         (pl.col("dpd") > 730)
         & pl.col("collateral").is_in(UNSECURED)
