@@ -46,6 +46,8 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "right_party_contacts": ("本人接通次数", "right-party contacts"),
     "promises_made": ("承诺还款次数", "promises to pay"),
     "promise_kept_rate": ("承诺兑现率", "promises kept"),
+    "promise_share": ("接通后承诺比例", "promises per right-party contact"),
+    "refusal_share": ("接通后拒绝比例", "refusals per right-party contact"),
     "broken_promise_streak": ("连续未兑现承诺", "broken promises in a row"),
     "refusals": ("拒绝还款次数", "refusals"),
     "disputes": ("争议次数", "disputes"),

@@ -38,6 +38,8 @@ WILLINGNESS_BASE = (
     "right_party_contacts",
     "promises_made",
     "promise_kept_rate",
+    "promise_share",
+    "refusal_share",
     "broken_promise_streak",
     "refusals",
     "disputes",

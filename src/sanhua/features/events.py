@@ -68,8 +68,9 @@ def collection_features(loans: pl.DataFrame, events: pl.DataFrame) -> pl.DataFra
     ``promises_made``, ``promise_kept_rate`` (promises followed by a
     ``paid`` outcome within 30 days / promises made), ``broken_promise_streak``
     (promises since the last ``paid`` outcome), ``refusals``, ``disputes``,
-    ``complaints`` and ``days_since_last_contact`` (days since the last
-    right-party contact).
+    ``complaints``, ``promise_share`` and ``refusal_share`` (promises, and
+    refusals, disputes and complaints, per right-party contact) and
+    ``days_since_last_contact`` (days since the last right-party contact).
     """
     ev = (
         events.join(_as_of(loans), on="loan_id", how="inner")
@@ -116,6 +117,14 @@ def collection_features(loans: pl.DataFrame, events: pl.DataFrame) -> pl.DataFra
         .then(pl.col("_kept") / pl.col("promises_made"))
         .otherwise(None)
         .alias("promise_kept_rate"),
+        pl.when(pl.col("right_party_contacts") > 0)
+        .then(pl.col("promises_made") / pl.col("right_party_contacts"))
+        .otherwise(None)
+        .alias("promise_share"),
+        pl.when(pl.col("right_party_contacts") > 0)
+        .then((pl.col("refusals") + pl.col("disputes") + pl.col("complaints")) / pl.col("right_party_contacts"))
+        .otherwise(None)
+        .alias("refusal_share"),
         pl.col("days_since_last_contact").cast(pl.Float64),
     )
 
