@@ -186,3 +186,11 @@ def test_strategy_actions_have_labels() -> None:
     for language in i18n.LANGUAGES:
         unlabelled = [action for action in settings.ACTIONS if not i18n.has_message(f"action.{action}", language)]
         assert unlabelled == [], language
+
+
+def test_format_decimal_drops_trailing_zeros() -> None:
+    assert i18n.format_decimal(12.0, "en") == "12"
+    assert i18n.format_decimal(0.08, "zh-CN") == "0.08"
+    assert i18n.format_decimal(1234.56789, "en") == "1,234.5679"
+    assert i18n.format_decimal(float("inf"), "en") == "∞"
+    assert i18n.format_decimal(None, "en") == i18n.MISSING

@@ -9,8 +9,6 @@ the ``0.0%`` format; the values themselves stay unrounded.
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from openpyxl.styles import Font
 
 from sanhua.errors import InputFileError
 from sanhua.report import tables as summaries
+from sanhua.report.files import replace_file
 
 __all__ = ["SUMMARY_FILE", "summary_tables", "write_summary_excel"]
 
@@ -129,17 +128,7 @@ def write_summary_excel(run_dir: Path, tables: Mapping[str, pl.DataFrame]) -> Pa
                 cells.append(cell)
             sheet.append(cells)
 
-    target = run_dir / SUMMARY_FILE
-    temporary: str | None = None
-    try:
-        # A unique name beside the target; saving applies the user's umask, unlike mkstemp's 0600.
-        temporary = str(run_dir / f".summary-{uuid.uuid4().hex}.xlsx")
-        workbook.save(temporary)
-        os.replace(temporary, target)
-    except OSError as error:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise InputFileError(f"Cannot write the summary {target}: {error.strerror or error}. Check that the run folder is writable.") from None
+    target = replace_file(run_dir / SUMMARY_FILE, workbook.save)
 
     logger.info("Wrote summary workbook %s with %d sheets", target, len(tables))
     return target

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,6 +28,7 @@ from plotly.offline import get_plotlyjs
 from sanhua.errors import InputFileError
 from sanhua.report import tables
 from sanhua.report.charts import PLOTLY_CONFIG
+from sanhua.report.files import replace_file
 from sanhua.report.i18n import LANGUAGES, format_datetime, normalise_language, translate
 from sanhua.report.views import Section, Summaries, build_sections
 
@@ -202,19 +201,7 @@ def write_report(
         plotly_config=json.dumps(PLOTLY_CONFIG),
     )
 
-    target = run_dir / REPORT_FILE
-    temporary: str | None = None
-    try:
-        # Write beside the target, then rename, so a reader never sees half a report.
-        # open() applies the user's umask, unlike mkstemp's fixed 0600.
-        temporary = str(run_dir / f".report-{uuid.uuid4().hex}.html")
-        with open(temporary, "x", encoding="utf-8") as stream:
-            stream.write(html)
-        os.replace(temporary, target)
-    except OSError as error:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise InputFileError(f"Cannot write the report {target}: {error.strerror or error}. Check that the run folder is writable and the disk has space.") from None
+    target = replace_file(run_dir / REPORT_FILE, lambda path: path.write_text(html, encoding="utf-8"))
 
     logger.info(
         "Wrote report %s: %d loans summarised, %d bytes, %.2f s",

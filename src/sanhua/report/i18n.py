@@ -334,14 +334,19 @@ def format_count(value: int | float | None, language: str) -> str:
     return _babel_decimal(round(float(value)), format="#,##0", locale=babel_locale(language))
 
 
-def format_number(value: float | None, language: str, decimals: int = 2) -> str:
-    """Format a plain number with grouping and exactly ``decimals`` decimals."""
+def _format_with_pattern(value: float | None, language: str, decimals: int, digit: str) -> str:
+    # digit "0" keeps exactly `decimals` decimals; "#" keeps at most that many.
     if _is_missing(value):
         return MISSING
     if math.isinf(float(value)):
         return "∞" if float(value) > 0 else "-∞"
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    pattern = "#,##0" + ("." + digit * decimals if decimals > 0 else "")
     return _babel_decimal(float(value), format=pattern, locale=babel_locale(language))
+
+
+def format_number(value: float | None, language: str, decimals: int = 2) -> str:
+    """Format a plain number with grouping and exactly ``decimals`` decimals."""
+    return _format_with_pattern(value, language, decimals, "0")
 
 
 def format_decimal(value: float | None, language: str, max_decimals: int = 4) -> str:
@@ -350,12 +355,7 @@ def format_decimal(value: float | None, language: str, max_decimals: int = 4) ->
     >>> format_decimal(12.0, "en"), format_decimal(0.08, "en")
     ('12', '0.08')
     """
-    if _is_missing(value):
-        return MISSING
-    if math.isinf(float(value)):
-        return "∞" if float(value) > 0 else "-∞"
-    pattern = "#,##0" + ("." + "#" * max_decimals if max_decimals > 0 else "")
-    return _babel_decimal(float(value), format=pattern, locale=babel_locale(language))
+    return _format_with_pattern(value, language, max_decimals, "#")
 
 
 def format_percent(value: float | None, language: str, decimals: int = 1) -> str:
