@@ -34,6 +34,7 @@ import tomllib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from babel.numbers import format_currency as _babel_currency
@@ -227,8 +228,6 @@ def catalogue(language: str) -> Mapping[str, str]:
     Mapping[str, str]
         Read-only view of key to format string.
     """
-    from types import MappingProxyType
-
     return MappingProxyType(_load(normalise_language(language)))
 
 
