@@ -204,7 +204,9 @@ def _counts(tape: Tape) -> dict:
     quarantine = tape.quarantine
     by_reason: dict[str, int] = {}
     if quarantine.height:
-        per_row = quarantine.filter(pl.col("table") == "loans").unique(subset=["row"], keep="first")
+        # Rows of the loans file: in a single-file tape these include borrower-column failures.
+        loans_files = {Path(str(item.get("path"))).name for item in tape.inputs if item.get("table") == "loans"}
+        per_row = quarantine.filter(pl.col("file").is_in(list(loans_files))).unique(subset=["file", "row"], keep="first")
         by_reason = dict(per_row.group_by("reason").len().iter_rows())
     return {
         "input_rows": int(loans.get("input_rows", tape.loans.height)),
