@@ -219,6 +219,15 @@ def _counts(tape: Tape) -> dict:
     }
 
 
+def _latest_as_of(tape: Tape, as_of: date | None) -> str | None:
+    if as_of is not None:
+        return as_of.isoformat()
+    if tape.loans.height == 0 or "as_of_date" not in tape.loans.columns:
+        return None
+    latest = tape.loans["as_of_date"].max()
+    return latest.isoformat() if latest is not None else None
+
+
 def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: Settings) -> tuple[pl.DataFrame, object, dict]:
     """Score, segment and value every loan of a loaded tape.
 
@@ -338,6 +347,8 @@ def run(
         "profile": {"name": profile.name, "path": str(profile.path), "sha256": profile.sha256},
         "config": settings.public_dump(),
         "filters": {"where": where, "history_where": history_where, "as_of": as_of.isoformat() if as_of else None},
+        # The latest per-loan cut-off date: the tape's state is known up to this date.
+        "as_of": _latest_as_of(tape, as_of),
         "inputs": [{"role": "tape", **item} for item in tape.inputs],
         "model": {
             "version": assessor.version_,
@@ -365,7 +376,10 @@ def run(
         },
         "backtest": backtest_record,
     }
-    (run_dir / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    record = _json_ready(record)
+    (run_dir / "run.json").write_text(
+        json.dumps(record, indent=2, ensure_ascii=False, default=str, allow_nan=False), encoding="utf-8"
+    )
 
     from sanhua.report import write_report
 
@@ -380,6 +394,12 @@ def run(
     return RunResult(run_dir=run_dir, loans=output, record=record, quarantine=tape.quarantine, extra={"actions": actions, "tape": tape})
 
 
-def nan_to_none(value: float) -> float | None:
-    """Return ``None`` for NaN so the value serialises as JSON ``null``."""
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+def _json_ready(value: object) -> object:
+    """Replace NaN and infinities by None, recursively, so run.json is strict JSON."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    return value

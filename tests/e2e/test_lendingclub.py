@@ -17,6 +17,10 @@ from .conftest import LENDINGCLUB, invoke, needs_lendingclub
 pytestmark = [pytest.mark.slow, pytest.mark.realdata, needs_lendingclub]
 
 
+# Outcome columns of the public file (data README); a model of the state at default never reads them.
+OUTCOME_PREFIXES = ("recoveries", "collection_recovery_fee", "total_pymnt", "total_pymnt_inv", "last_credit_pull_d", "settlement_", "debt_settlement_")
+
+
 @pytest.fixture(scope="module")
 def lendingclub_run(session_env, tmp_path_factory):
     base = tmp_path_factory.mktemp("lendingclub")
@@ -59,3 +63,21 @@ def test_configured_curve_is_an_assumption(lendingclub_run):
     record = json.loads((lendingclub_run / "run.json").read_text(encoding="utf-8"))
     tags = {a["name"]: a.get("tag") for a in record["assumptions"]}
     assert any("curve" in name for name in tags), sorted(tags)
+
+
+def test_permuted_outcome_columns_leave_scores_unchanged(lendingclub_run, tmp_path):
+    frame = pl.read_csv(LENDINGCLUB, infer_schema_length=0)
+    outcome_columns = [c for c in frame.columns if c.startswith(OUTCOME_PREFIXES)]
+    assert len(outcome_columns) >= 10
+    permuted = frame.with_columns([pl.col(c).shuffle(seed=i) for i, c in enumerate(outcome_columns)])
+    path = tmp_path / "permuted.csv"
+    permuted.write_csv(path)
+
+    model = lendingclub_run.parent / "model"
+    result = invoke(["run", path, "--profile", "lendingclub", "--where", "issue_d >= '2010-01-01'", "--model", model, "--out", tmp_path / "run"])
+    assert result.exit_code == 0, result.stderr
+
+    columns = ["loan_id", "willingness", "ability", "category", "expected_recovery", "expected_recovery_pv", "action", "action_value", "reasons_en"]
+    before = pl.read_parquet(lendingclub_run / "loans.parquet").select(columns).sort("loan_id")
+    after = pl.read_parquet(tmp_path / "run" / "loans.parquet").select(columns).sort("loan_id")
+    assert before.equals(after)

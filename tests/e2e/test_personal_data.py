@@ -9,6 +9,7 @@ model folder, the catalogue record and the captured output are scanned.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import polars as pl
@@ -91,7 +92,8 @@ def _assert_clean(texts: list[tuple[str, str]], secrets: list[str]) -> None:
             assert secret not in text, f"personal value planted as {secret!r} found in clear in {name}"
 
 
-def test_demo_run_leaks_no_planted_value(demo_run, tmp_path):
+def test_demo_run_leaks_no_planted_value(demo_run, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     out, _ = demo_run
     planted = tmp_path / "tape"
     assert _plant_folder(out / "data" / "tape", planted, CN_PLANTED) >= len(CN_PLANTED)
@@ -102,12 +104,16 @@ def test_demo_run_leaks_no_planted_value(demo_run, tmp_path):
 
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     catalogue_text = json.dumps(Catalogue().show(record["run_id"]), ensure_ascii=False)
-    texts = _texts(run_dir) + _texts(out / "model") + [("stdout", result.stdout), ("stderr", result.stderr), ("catalogue", catalogue_text)]
+    texts = _texts(run_dir) + _texts(out / "model") + [
+        ("stdout", result.stdout), ("stderr", result.stderr), ("catalogue", catalogue_text), ("log records", caplog.text),
+    ]
+    assert "sanhua.pipeline" in caplog.text, "no log record captured: the log scan would prove nothing"
     _assert_clean(texts, CN_SECRETS)
 
 
 @needs_lendingclub
-def test_lendingclub_run_leaks_no_planted_value(session_env, tmp_path):
+def test_lendingclub_run_leaks_no_planted_value(session_env, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     frame = pl.read_csv(LENDINGCLUB, infer_schema_length=0)
     frame = frame.with_columns([pl.lit(value).alias(column) for column, value in LC_PLANTED.items()])
     planted = tmp_path / "lendingclub_planted.csv"
@@ -122,5 +128,6 @@ def test_lendingclub_run_leaks_no_planted_value(session_env, tmp_path):
 
     texts = _texts(run_dir) + _texts(model_dir) + [
         ("fit stdout", fitted.stdout), ("fit stderr", fitted.stderr), ("stdout", result.stdout), ("stderr", result.stderr),
+        ("log records", caplog.text),
     ]
     _assert_clean(texts, LC_SECRETS)
