@@ -32,7 +32,13 @@ from sanhua.errors import (
     SanhuaError,
 )
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="sanhua (三化): disposal plans for personal non-performing loans.")
+# Tracebacks never show local variables: they may hold rows of a tape with personal data.
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="sanhua (三化): disposal plans for personal non-performing loans.",
+)
 runs_app = typer.Typer(no_args_is_help=True, help="List and show recorded runs (catalogue at $SANHUA_HOME/catalogue.duckdb).")
 app.add_typer(runs_app, name="runs")
 
@@ -60,7 +66,11 @@ _ERROR_KEYS = {
 def _language(value: str | None) -> str:
     from sanhua.report.i18n import resolve_language
 
-    return resolve_language(value)
+    try:
+        return resolve_language(value)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
 
 
 def _t(key: str, language: str, **fields: object) -> str:

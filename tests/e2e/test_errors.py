@@ -44,3 +44,9 @@ def test_english_messages(session_env, tmp_path):
     result = invoke(["run", tmp_path / "nope.csv", "--profile", "cn-bank", "--history", tmp_path, "--out", tmp_path / "r", "--lang", "en"])
     assert result.exit_code == 2
     assert "error" in result.stderr.lower()
+
+
+def test_unknown_language_rejected(session_env):
+    result = invoke(["runs", "list", "--lang", "fr"])
+    assert result.exit_code == 2
+    assert "zh-CN" in result.stderr
