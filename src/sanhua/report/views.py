@@ -456,6 +456,7 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
                 n_loans=format_count(backtest.get("n_loans"), language),
                 cap=format_number(backtest.get("cap"), language, decimals=1) if isinstance(backtest.get("cap"), (int, float)) else MISSING,
                 baseline=_text(baseline),
+                coverage=format_percent(backtest.get("interval", 0.9), language, decimals=0),
             )
         ],
     )
