@@ -194,8 +194,8 @@ def fit(
     return FitResult(assessor=assessor, curve=curve, model_dir=model_dir, tape=tape, record=record)
 
 
-def _new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+def _new_run_id(started_at: datetime) -> str:
+    return started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def _counts(tape: Tape) -> dict:
@@ -296,6 +296,7 @@ def run(
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now(timezone.utc)
+    run_id = _new_run_id(started_at)
     t0 = time.perf_counter()
     clock = _Clock(on_stage)
 
@@ -336,7 +337,7 @@ def run(
     counts = _counts(tape)
     currency = output["currency"].drop_nulls().unique().to_list()
     record = {
-        "run_id": _new_run_id(),
+        "run_id": run_id,
         "sanhua_version": __version__,
         "command": command,
         "started_at": started_at.isoformat(timespec="seconds"),
