@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 _ZERO = 1e-35
 _MAX_NODES = 16
 _CHECK_ROWS = 256
+_ONE_THREAD_ROWS = 4096
 
 
 def _internal_nodes(tree: dict) -> list[dict]:
@@ -47,6 +48,7 @@ def _internal_nodes(tree: dict) -> list[dict]:
 
 
 def _goes_left(node: dict, values: np.ndarray) -> np.ndarray:
+    """Return whether each value goes to the left child of ``node`` (LightGBM's decision rules)."""
     missing = node["missing_type"]
     nan = np.isnan(values)
     if node["decision_type"] == "==":
@@ -56,22 +58,32 @@ def _goes_left(node: dict, values: np.ndarray) -> np.ndarray:
         if missing == "NaN":
             left &= ~nan
         return left
-    filled = np.where(nan & (missing != "NaN"), 0.0, values)
-    left = filled <= node["threshold"]
-    if missing == "Zero":
-        is_missing = (filled >= -_ZERO) & (filled <= _ZERO)
-    elif missing == "NaN":
-        is_missing = nan
-    else:
+
+    # NaN compares false, so ``values <= threshold`` sends NaN right. Each
+    # branch below then corrects the rows whose rule differs.
+    threshold = node["threshold"]
+    default_left = bool(node["default_left"])
+    left = values <= threshold
+    if missing == "NaN":
+        if default_left:
+            left |= nan
         return left
-    return np.where(is_missing, bool(node["default_left"]), left)
+    if missing == "Zero":
+        # NaN counts as zero, and zero goes the default way.
+        zero = nan | ((values >= -_ZERO) & (values <= _ZERO))
+        return (left & ~zero) | zero if default_left else left & ~zero
+    # No missing type: NaN is read as 0.0.
+    if 0.0 <= threshold:
+        left |= nan
+    return left
 
 
 def _patterned_contrib(booster: lgb.Booster, x: np.ndarray, num_threads: int) -> np.ndarray:
     n_rows, n_features = x.shape
     trees = booster.dump_model()["tree_info"]
     columns: dict[int, np.ndarray] = {}
-    totals: dict[int, np.ndarray] = {}
+    # Column-major output: each feature's column is contiguous for the gathers below.
+    out = np.zeros((n_rows, n_features + 1), order="F")
     expected = 0.0
     row_numbers = np.arange(n_rows)
 
@@ -79,40 +91,37 @@ def _patterned_contrib(booster: lgb.Booster, x: np.ndarray, num_threads: int) ->
         nodes = _internal_nodes(tree)
         if not nodes:
             # A single-leaf tree only shifts the expected value.
-            expected += booster.predict(x[:1], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=num_threads)[0, -1]
+            expected += booster.predict(x[:1], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=1)[0, -1]
             continue
         if len(nodes) > _MAX_NODES:
             raise ValueError(f"tree {t} has {len(nodes)} internal nodes; patterned contributions support at most {_MAX_NODES}")
 
-        code = np.zeros(n_rows, dtype=np.int32)
+        code = np.zeros(n_rows, dtype=np.uint16)
         used = set()
         for bit, node in enumerate(nodes):
             feature = node["split_feature"]
             used.add(feature)
             if feature not in columns:
                 columns[feature] = np.ascontiguousarray(x[:, feature])
-            code |= _goes_left(node, columns[feature]).astype(np.int32) << bit
+            code += _goes_left(node, columns[feature]) * np.uint16(1 << bit)
+        index = code.astype(np.intp)
 
         # Any row with a given pattern represents it: the tree's contribution is the same for all of them.
         size = 1 << len(nodes)
         representative = np.empty(size, dtype=np.int64)
-        representative[code] = row_numbers
-        present = np.flatnonzero(np.bincount(code, minlength=size))
+        representative[index] = row_numbers
+        present = np.flatnonzero(np.bincount(index, minlength=size))
         table = np.zeros((size, n_features + 1))
+        # A few rows per tree: one thread, because waking LightGBM's thread
+        # pool costs about 5 ms per call, more than the work.
+        threads = 1 if present.size < _ONE_THREAD_ROWS else num_threads
         table[present] = booster.predict(
-            x[representative[present]], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=num_threads
+            x[representative[present]], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=threads
         )
-        for feature in used:
-            gathered = np.take(np.ascontiguousarray(table[:, feature]), code)
-            if feature in totals:
-                totals[feature] += gathered
-            else:
-                totals[feature] = gathered
+        for feature in sorted(used):
+            out[:, feature] += np.take(np.ascontiguousarray(table[:, feature]), index)
         expected += table[present[0], -1]
 
-    out = np.zeros((n_rows, n_features + 1))
-    for feature, values in totals.items():
-        out[:, feature] = values
     out[:, -1] = expected
     return out
 
