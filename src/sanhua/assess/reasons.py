@@ -134,38 +134,25 @@ def reason_codes(
         empty = pl.Series([], dtype=pl.Utf8)
         return empty.alias("reasons_zh"), empty.alias("reasons_en")
     k = min(n, matrix.shape[1])
-    order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
+    picks = _strongest(matrix, k)
 
-    # Text of every (row, column) value that can be picked, as strings.
-    shown = []
+    # Text of each picked value, formatted only for the rows that show it.
+    formats = []
     for model in contributions:
         frame = values[model]
-        shown.append(
-            frame.select(
-                [
-                    pl.when(pl.col(c).is_null())
-                    .then(pl.lit("NA"))
-                    .otherwise(pl.col(c).round(2).cast(pl.Utf8) if frame.schema[c].is_numeric() else pl.col(c).cast(pl.Utf8))
-                    .alias(f"{model}:{c}")
-                    for c in features[model]
-                ]
-            )
-        )
-    text_values = pl.concat(shown, how="horizontal").to_numpy().astype(object)
+        formats.extend((frame.get_column(c), _shown_text(frame.schema[c])) for c in features[model])
 
+    model_labels = [MODEL_LABELS[model] for model, _ in names]
     rows = np.arange(n_rows)
-    model_names = np.array([model for model, _ in names], dtype=object)
-    feature_names = np.array([feature for _, feature in names], dtype=object)
     columns: dict[str, pl.Series] = {}
-    for position in range(k):
-        cols = order[:, position]
-        columns[f"sign{position}"] = pl.Series(np.where(matrix[rows, cols] >= 0, "↑", "↓"))
-        columns[f"value{position}"] = pl.Series(text_values[rows, cols].astype(str))
-        for language, index in (("zh-CN", 0), ("en", 1)):
-            model_text = np.array([MODEL_LABELS[m][index] for m in model_names], dtype=object)[cols]
-            feature_text = np.array([label(f, language) for f in feature_names], dtype=object)[cols]
-            columns[f"model_{language}{position}"] = pl.Series(model_text.astype(str))
-            columns[f"feature_{language}{position}"] = pl.Series(feature_text.astype(str))
+    for position, cols in enumerate(picks):
+        positive = pl.DataFrame({"up": matrix[rows, cols] >= 0})
+        columns[f"sign{position}"] = positive.select(pl.when(pl.col("up")).then(pl.lit("↑")).otherwise(pl.lit("↓"))).to_series()
+        columns[f"value{position}"] = _picked_text(cols, formats)
+        index = pl.Series(cols)
+        for language, i in (("zh-CN", 0), ("en", 1)):
+            columns[f"model_{language}{position}"] = pl.Series([m[i] for m in model_labels], dtype=pl.Utf8).gather(index)
+            columns[f"feature_{language}{position}"] = pl.Series([label(f, language) for _, f in names], dtype=pl.Utf8).gather(index)
     parts = pl.DataFrame(columns)
 
     def joined(language: str) -> pl.Expr:
@@ -180,3 +167,43 @@ def reason_codes(
 
     result = parts.select(joined("zh-CN").alias("reasons_zh"), joined("en").alias("reasons_en"))
     return result["reasons_zh"], result["reasons_en"]
+
+
+def _strongest(matrix: np.ndarray, k: int) -> list[np.ndarray]:
+    """Return, per rank, the column of each row's largest absolute values.
+
+    Equal strengths rank by column order, and NaN ranks last, as a stable
+    ``argsort`` of ``-abs(matrix)`` would; ``k`` passes of ``argmax`` avoid
+    sorting every row.
+    """
+    strength = np.abs(matrix)
+    strength[np.isnan(strength)] = -0.5
+    rows = np.arange(matrix.shape[0])
+    picks = []
+    for _ in range(k):
+        cols = np.argmax(strength, axis=1)
+        picks.append(cols)
+        strength[rows, cols] = -1.0
+    return picks
+
+
+def _shown_text(dtype: pl.DataType) -> pl.Expr:
+    """Return the expression that shows a feature value: rounded numbers, labels as they are, NA when null."""
+    value = pl.col("value")
+    text = value.round(2).cast(pl.Utf8) if dtype.is_numeric() else value.cast(pl.Utf8)
+    return pl.when(value.is_null()).then(pl.lit("NA")).otherwise(text)
+
+
+def _picked_text(cols: np.ndarray, formats: list[tuple[pl.Series, pl.Expr]]) -> pl.Series:
+    """Return, per row, the shown text of the value in column ``cols[row]``."""
+    order = np.argsort(cols, kind="stable")
+    bounds = np.searchsorted(cols[order], np.arange(len(formats) + 1))
+    pieces = []
+    for j, (series, shown) in enumerate(formats):
+        if bounds[j + 1] > bounds[j]:
+            picked = series.gather(order[bounds[j] : bounds[j + 1]]).alias("value")
+            pieces.append(picked.to_frame().select(shown).to_series())
+    grouped = pl.concat(pieces)
+    position = np.empty_like(order)
+    position[order] = np.arange(order.size)
+    return grouped.gather(position)
