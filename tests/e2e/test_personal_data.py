@@ -35,15 +35,18 @@ CN_PLANTED = {
     "联系人姓名": "植入联系人",
     "联系人电话": "13800001111",
 }
-CN_SECRETS = ["植入测试人", "11010519491231002X", "13987654321", "planted.person@example.cn", "植入省植入市植入路88号",
+# One customer number is replaced in every file that carries it, so its loans keep their borrower.
+CN_PLANTED_CUSTOMER = "KH植入000001"
+CN_SECRETS = [CN_PLANTED_CUSTOMER, "植入测试人", "11010519491231002X", "13987654321", "planted.person@example.cn", "植入省植入市植入路88号",
               "6222020200112233446", "植入科技有限公司", "植入联系人", "13800001111"]
 
 LC_PLANTED = {
     "desc": "Please call Zhang Plantedname at 415-555-0199 or planted.lc@example.com",
     "emp_title": "Plantedcorp Holdings",
     "title": "Loan for Zhang Plantedname",
+    "zip_code": "PLANTEDZIP",
 }
-LC_SECRETS = ["Plantedname", "415-555-0199", "planted.lc@example.com", "Plantedcorp"]
+LC_SECRETS = ["Plantedname", "415-555-0199", "planted.lc@example.com", "Plantedcorp", "PLANTEDZIP"]
 
 
 def _read_csv_any(path: Path) -> tuple[pl.DataFrame, str]:
@@ -59,9 +62,15 @@ def _read_csv_any(path: Path) -> tuple[pl.DataFrame, str]:
 
 def _plant_folder(source: Path, target: Path, planted: dict[str, str], rows: int = 25) -> int:
     target.mkdir(parents=True)
+    borrowers, _ = _read_csv_any(source / "borrowers.csv")
+    customer = borrowers["客户编号"][0]
     count = 0
     for path in sorted(source.iterdir()):
         frame, encoding = _read_csv_any(path)
+        if "客户编号" in frame.columns:
+            frame = frame.with_columns(
+                pl.when(pl.col("客户编号") == customer).then(pl.lit(CN_PLANTED_CUSTOMER)).otherwise(pl.col("客户编号")).alias("客户编号")
+            )
         columns = [c for c in planted if c in frame.columns]
         if columns:
             n = min(rows, frame.height)
