@@ -41,6 +41,14 @@ def test_hash_nulls_stay_null_and_order_kept():
     assert hashed.to_list() == [None, hmac_sha256_hex(KEY, "b"), None, hmac_sha256_hex(KEY, "a")]
 
 
+def test_hash_distinct_values_with_a_null():
+    values = [f"6222{i:012d}" for i in range(12)]
+    series = pl.Series("card", [*values[:5], None, *values[5:]], dtype=pl.String)
+    hashed = Pseudonymiser(KEY).hash(series)
+    assert hashed.name == "card"
+    assert hashed.to_list() == [None if v is None else hmac_sha256_hex(KEY, v) for v in series.to_list()]
+
+
 def test_hash_computed_once_per_distinct_value(monkeypatch):
     pseudonymiser = Pseudonymiser(KEY)
     seen: list[int] = []

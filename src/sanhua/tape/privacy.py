@@ -12,9 +12,10 @@ replaced by
   recognise the value (for example ``110105********1234``), by the bank's
   masking settings.
 
-The HMAC runs inside DuckDB (``sha256`` over ``ipad``/``opad`` blobs, RFC 2104),
-once per distinct value, so a 1,000,000-row tape is hashed in native code on
-every core; :func:`hmac_sha256_hex` is the reference it is tested against.
+The HMAC runs once per distinct value with :mod:`hashlib` from precomputed
+``ipad``/``opad`` states (RFC 2104), split across the cores for large columns
+(:mod:`sanhua.tape.hmac_batch`); :func:`hmac_sha256_hex` is the reference it
+is tested against.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import hmac
 import logging
 import os
 
-import duckdb
+import numpy as np
 import polars as pl
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from sanhua.errors import PrivacyError
+from sanhua.tape.hmac_batch import hmac_sha256_parallel
 
 __all__ = ["MaskRule", "MaskingSettings", "Pseudonymiser", "hmac_sha256_hex", "KEY_ENV", "DEMO_KEY"]
 
@@ -92,6 +94,14 @@ class MaskingSettings(BaseModel):
     def rule(self, kind: str) -> MaskRule:
         """Return the rule of a personal kind; unknown kinds are masked whole."""
         return getattr(self, kind, None) or self.free_text
+
+
+def _hex_strings(blob: bytes, count: int) -> pl.Series:
+    """Split concatenated 32-byte digests into ``count`` lower-case hex strings."""
+    text = blob.hex().encode("ascii")
+    offsets = np.arange(0, 64 * count + 1, 64, dtype=np.int64)
+    array = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(text))
+    return pl.Series("digest", array, dtype=pl.String)
 
 
 def hmac_sha256_hex(key: bytes, value: str) -> str:
@@ -171,28 +181,23 @@ class Pseudonymiser:
             like ``values``.
         """
         text = values.cast(pl.String)
-        distinct = text.drop_nulls().unique()
+        present = text.drop_nulls()
+        distinct = present.unique()
+        if distinct.len() == present.len() and text.null_count() * 10 <= text.len():
+            # No value repeats and nulls are few, so hash the column in place
+            # (nulls as "") and skip the lookup join.
+            digests = self._digest(text.fill_null("")).get_column("digest")
+            frame = pl.DataFrame({"value": text, "digest": digests})
+            return frame.select(pl.when(pl.col("value").is_not_null()).then(pl.col("digest"))).to_series().alias(values.name)
         lookup = self._digest(distinct)
         joined = text.to_frame("value").join(lookup, on="value", how="left", maintain_order="left", nulls_equal=False)
         return joined["digest"].alias(values.name)
 
     def _digest(self, distinct: pl.Series) -> pl.DataFrame:
-        """Return a ``value``/``digest`` frame: HMAC-SHA256 (RFC 2104) of each distinct value, by DuckDB."""
-        if distinct.len() == 0:
-            return pl.DataFrame({"value": [], "digest": []}, schema={"value": pl.String, "digest": pl.String})
-        con = duckdb.connect()
-        try:
-            con.register("v", pa.table({"value": distinct.cast(pl.String).to_arrow()}))
-            # The pads are derived from the key and embedded as hex literals: a
-            # relation with bound parameters would be materialised row by row.
-            # DuckDB keeps insertion order for a plain projection of one scan.
-            table = con.sql(
-                f"SELECT sha256(unhex('{self._opad.hex()}') || unhex(sha256(unhex('{self._ipad.hex()}') || "
-                "encode(value)))) AS digest FROM v"
-            ).to_arrow_table()
-        finally:
-            con.close()
-        return pl.DataFrame({"value": distinct.cast(pl.String), "digest": pl.Series(table.column(0), dtype=pl.String)})
+        """Return a ``value``/``digest`` frame: HMAC-SHA256 (RFC 2104) of each distinct value."""
+        text = distinct.cast(pl.String)
+        blob = hmac_sha256_parallel(self._ipad, self._opad, text.cast(pl.Binary).to_list())
+        return pl.DataFrame({"value": text, "digest": _hex_strings(blob, text.len())})
 
     def mask(self, values: pl.Series, kind: str) -> pl.Series:
         """Mask values for display by the rule of their personal kind.
