@@ -67,6 +67,9 @@ CHECK_CHARS = "10X98765432"
 
 HMT_AREAS = ("810000", "820000", "830000")
 
+# Luhn value of a doubled digit d: 2d, minus 9 when above 9.
+_LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.uint8)
+
 
 def mod11_2_check_char(first17: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character of 17 digits (scalar reference)."""
@@ -80,7 +83,7 @@ def clean_id_number(text: pl.Expr) -> pl.Expr:
 
 
 def _digit_matrix(digits: pl.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return an (n, width) matrix of digit values, left-padded with zeros, and a mask of usable rows.
+    """Return an (n, width) ``uint8`` matrix of digit values, left-padded with zeros, and a mask of usable rows.
 
     Rows that are not 1 to ``width`` digits are zeros in the matrix and false in
     the mask. The whole column is joined into one buffer, so no Python loop
@@ -92,19 +95,20 @@ def _digit_matrix(digits: pl.Series, width: int) -> tuple[np.ndarray, np.ndarray
         pl.when(pl.col("u")).then(pl.col("d").str.pad_start(width, "0")).otherwise(pl.lit("0" * width))
     ).to_series()
     if padded.len() == 0:
-        return np.zeros((0, width), dtype=np.int64), usable.to_numpy()
+        return np.zeros((0, width), dtype=np.uint8), usable.to_numpy()
     buffer = padded.str.join("").item().encode("ascii")
-    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
+    matrix = np.frombuffer(buffer, dtype=np.uint8).reshape(-1, width) - np.uint8(48)
     return matrix, usable.to_numpy()
 
 
 def mod11_2_valid(number: pl.Series) -> pl.Series:
     """Return whether 18-character numbers carry the right MOD 11-2 check character (false otherwise)."""
     matrix, usable = _digit_matrix(number.str.slice(0, 17), 17)
-    expected = np.array(list(CHECK_CHARS))[(matrix @ np.array(ID_WEIGHTS)) % 11]
-    actual = number.str.slice(17, 1).fill_null("").to_numpy().astype(str)
+    remainder = (matrix @ np.array(ID_WEIGHTS, dtype=np.uint16)) % 11
+    expected = pl.Series(list(CHECK_CHARS)).gather(remainder)
+    matches = (number.str.slice(17, 1) == expected).fill_null(False).to_numpy()
     shaped = number.str.contains(r"^\d{17}[\dX]$").fill_null(False).to_numpy()
-    return pl.Series(number.name, usable & shaped & (expected == actual))
+    return pl.Series(number.name, usable & shaped & matches)
 
 
 def _birth_valid(digits: pl.Expr, fmt: str, check_date: date) -> pl.Expr:
@@ -214,9 +218,8 @@ def luhn_valid(digits: pl.Series, max_length: int = 19) -> pl.Series:
     # Counting from the right, every second digit is doubled (2d, minus 9 when
     # above 9); the zero padding on the left adds nothing.
     doubled = np.arange(max_length)[::-1] % 2 == 1
-    part = matrix[:, doubled]
-    matrix[:, doubled] = np.where(part >= 5, part * 2 - 9, part * 2)
-    passed = pl.Series(digits.name, usable & (matrix.sum(axis=1) % 10 == 0))
+    matrix[:, doubled] = _LUHN_DOUBLED[matrix[:, doubled]]
+    passed = pl.Series(digits.name, usable & (matrix.sum(axis=1, dtype=np.int32) % 10 == 0))
     return pl.DataFrame({"d": digits, "p": passed}).select(
         pl.when(pl.col("d").is_null()).then(None).otherwise(pl.col("p")).alias(digits.name)
     ).to_series()

@@ -136,7 +136,7 @@ def parse_table(
     present = set(raw.columns)
 
     # Step 1: normalised text per canonical and extra column.
-    fold = {h for h in mapping.source_headers if h in present and _needs_nfkc(raw.get_column(h))}
+    fold = _needs_nfkc(raw, [h for h in mapping.source_headers if h in present])
     text_exprs: list[pl.Expr] = [pl.col("source_row")]
     raw_exprs: list[pl.Expr] = []
     labels: dict[str, str] = {}
@@ -239,12 +239,13 @@ def parse_table(
 _COMPATIBILITY = "[\u00a0\u2000-\u200a\u2100-\u218f\u2460-\u24ff\u3000\u3200-\u33ff\uf900-\ufaff\ufe30-\ufe6f\uff00-\uffef]"
 
 
-def _needs_nfkc(column: pl.Series) -> bool:
-    """Return whether any value of a text column contains a compatibility character."""
-    if column.dtype != pl.String or column.len() == 0:
-        return False
-    joined = column.drop_nulls().str.join("\n")
-    return bool(joined.str.contains(_COMPATIBILITY).item())
+def _needs_nfkc(raw: pl.DataFrame, headers: list[str]) -> set[str]:
+    """Return the text columns among ``headers`` in which any value contains a compatibility character."""
+    text = [h for h in headers if raw.schema[h] == pl.String]
+    if not text or raw.height == 0:
+        return set()
+    found = raw.select(pl.col(h).str.contains(_COMPATIBILITY).any() for h in text).row(0)
+    return {h for h, hit in zip(text, found, strict=True) if hit}
 
 
 def _plan(
