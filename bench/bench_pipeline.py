@@ -32,9 +32,35 @@ OUTPUT = ROOT / "output"
 KEY = "bench-key-not-secret"
 
 
-def _peak_rss_gib() -> float:
+def _peak_rss_gib(who: int = resource.RUSAGE_SELF) -> float:
     # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return resource.getrusage(who).ru_maxrss / 1024**2
+
+
+def _load_average() -> float:
+    """Return the 1-minute load average: other work on the machine slows every figure."""
+    return round(os.getloadavg()[0], 2)
+
+
+def _machine() -> dict:
+    import lightgbm
+    import polars
+
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "polars": polars.__version__,
+        "lightgbm": lightgbm.__version__,
+    }
 
 
 def measure(tape: Path, model: Path, chunked: bool, chunk_rows: int) -> dict:
@@ -76,6 +102,7 @@ def measure(tape: Path, model: Path, chunked: bool, chunk_rows: int) -> dict:
         counts["quarantined"] += loans_counts["quarantined"]
         counts["excluded"] += sum(loans_counts["excluded"].values())
 
+    load_start = _load_average()
     started = time.perf_counter()
     if chunked:
         t = time.perf_counter()
@@ -97,6 +124,9 @@ def measure(tape: Path, model: Path, chunked: bool, chunk_rows: int) -> dict:
         "seconds": round(total, 2),
         "loans_per_second": round(counts["input_rows"] / total),
         "peak_rss_gib": round(_peak_rss_gib(), 2),
+        # Hashing helper processes (sanhua.tape.hmac_batch): the largest one.
+        "helper_peak_rss_gib": round(_peak_rss_gib(resource.RUSAGE_CHILDREN), 2),
+        "load_average": [load_start, _load_average()],
         "stages": {k: round(v, 2) for k, v in stages.items()},
         "counts": counts,
         "polars_threads": pl.thread_pool_size(),
@@ -161,15 +191,21 @@ def main() -> None:
         results.append(result)
         print(json.dumps(result), file=sys.stderr)
 
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    machine = _machine()
     (OUTPUT / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2), encoding="utf-8")
-    print("| loans | format | chunked | seconds | loans/s | peak RSS (GiB) | ingest+validate+pseudonymise s | features s | score s | segment s |")
-    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"machine: {machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}, polars {machine['polars']}, lightgbm {machine['lightgbm']}")
+    print(
+        "| loans | format | chunked | seconds | loans/s | peak RSS (GiB) | ingest+validate+pseudonymise s | features s | score s "
+        "| segment s | load avg start/end |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         s = r["stages"]
+        chunked = f"yes ({args.chunk_rows:,} rows)" if r["chunked"] else "no"
         print(
-            f"| {r['counts']['input_rows']:,} | {r['format']} | {'yes' if r['chunked'] else 'no'} | {r['seconds']} | {r['loans_per_second']:,} | "
-            f"{r['peak_rss_gib']} | {s['ingest_validate_pseudonymise']} | {s['features']} | {s['score']} | {s['segment']} |"
+            f"| {r['counts']['input_rows']:,} | {r['format']} | {chunked} | {r['seconds']} | {r['loans_per_second']:,} | "
+            f"{r['peak_rss_gib']} | {s['ingest_validate_pseudonymise']} | {s['features']} | {s['score']} | {s['segment']} | "
+            f"{r['load_average'][0]} / {r['load_average'][1]} |"
         )
 
 
