@@ -41,6 +41,8 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(no_args_is_help=True, help="List and show recorded runs (catalogue at $SANHUA_HOME/catalogue.duckdb).")
 app.add_typer(runs_app, name="runs")
+models_app = typer.Typer(no_args_is_help=True, help="List, show and approve registered models (registry in $SANHUA_HOME/catalogue.duckdb).")
+app.add_typer(models_app, name="models")
 
 err = Console(stderr=True)
 out = Console()
@@ -163,9 +165,14 @@ def fit(
     try:
         from sanhua import pipeline
 
+        from sanhua.governance.registry import Registry
+
         settings = _settings(config)
         with _Stages(language, total=4) as stages:
-            result = pipeline.fit(history, profile, out=out, settings=settings, encoding=encoding, where=where, as_of=_parse_date(as_of, language), on_stage=stages)
+            result = pipeline.fit(
+                history, profile, out=out, settings=settings, encoding=encoding, where=where, as_of=_parse_date(as_of, language),
+                registry=Registry(), on_stage=stages,
+            )
     except Exception as exc:  # noqa: BLE001 - mapped to a message and exit code
         _fail(exc, language)
         return
@@ -258,13 +265,14 @@ def demo(
         from sanhua import pipeline
         from sanhua.demo import DemoSettings, write_demo
         from sanhua.governance.catalogue import Catalogue
+        from sanhua.governance.registry import Registry
 
         if not os.environ.get("SANHUA_PSEUDONYM_KEY"):
             err.print(f"[yellow]{_t('cli.warning_prefix', language)}[/]: {_t('cli.demo_key', language)}")
         paths = write_demo(out, DemoSettings(seed=seed))
         settings = _settings(None)
         with _Stages(language, total=4) as stages:
-            pipeline.fit(paths.history, "cn-bank", out=out / "model", settings=settings, demo=True, on_stage=stages)
+            pipeline.fit(paths.history, "cn-bank", out=out / "model", settings=settings, demo=True, registry=Registry(), on_stage=stages)
         with _Stages(language, total=5) as stages:
             result = pipeline.run(
                 paths.tape, "cn-bank", out=out / "run", model_dir=out / "model", settings=settings, demo=True,
@@ -323,6 +331,125 @@ def runs_show(
         _fail(exc, language)
         return
     out.print_json(json.dumps(record, ensure_ascii=False, default=str))
+
+
+@models_app.command("list")
+def models_list(
+    status: Annotated[Optional[str], typer.Option("--status", help="Only models with this status: draft, validated, approved or retired.")] = None,
+    lang: LangOption = None,
+) -> None:
+    """List registered models, newest registration first."""
+    language = _language(lang)
+    try:
+        from sanhua.governance.registry import Registry
+
+        registry = Registry()
+        frame = registry.list(status=status)
+    except Exception as exc:  # noqa: BLE001 - mapped to a message and exit code
+        _fail(exc, language)
+        return
+    if frame.height == 0:
+        err.print(_t("models.no_models", language, path=registry.path))
+        return
+    table = Table(show_lines=False)
+    for column in frame.columns:
+        table.add_column(column, no_wrap=True)
+    for row in frame.iter_rows():
+        table.add_row(*["" if v is None else str(v) for v in row])
+    # Piped output (scripts, tests) gets full-width rows instead of truncated cells.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
+@models_app.command("show")
+def models_show(
+    version: Annotated[str, typer.Argument(help="Model version or a unique prefix of it.")],
+    lang: LangOption = None,
+) -> None:
+    """Print a model's registry record: data hash, features, settings, metrics, fairness, status and audit trail."""
+    language = _language(lang)
+    try:
+        from sanhua.governance.registry import Registry
+
+        record = Registry().show(version)
+    except Exception as exc:  # noqa: BLE001 - mapped to a message and exit code
+        _fail(exc, language)
+        return
+    if record["files"] != "unchanged":
+        err.print(
+            f"[yellow]{_t('cli.warning_prefix', language)}[/]: "
+            + _t("models.files_changed", language, version=record["version"], model_dir=record["model_dir"], state=record["files"]),
+            highlight=False,
+        )
+    out.print_json(json.dumps(record, ensure_ascii=False, default=str))
+
+
+@models_app.command("approve")
+def models_approve(
+    version: Annotated[str, typer.Argument(help="Model version or a unique prefix of it.")],
+    by: Annotated[str, typer.Option("--by", help="Name of the person making the change (recorded in the audit trail).")],
+    status: Annotated[str, typer.Option("--status", help="New status: validated, approved or retired. Lifecycle: draft -> validated -> approved; any -> retired.")] = "approved",
+    note: Annotated[Optional[str], typer.Option("--note", help="Text recorded with the change.")] = None,
+    lang: LangOption = None,
+) -> None:
+    """Change a model's approval status and record who did it."""
+    language = _language(lang)
+    try:
+        from sanhua.governance.registry import Registry
+
+        record = Registry().set_status(version, status, by=by, note=note)
+    except Exception as exc:  # noqa: BLE001 - mapped to a message and exit code
+        _fail(exc, language)
+        return
+    change = record["history"][-1]
+    err.print(_t("models.status_changed", language, version=record["version"], from_status=change["from_status"], to_status=change["to_status"], by=change["changed_by"]))
+
+
+@app.command()
+def monitor(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model folder written by `sanhua fit`.")],
+    tape: Annotated[Path, typer.Option("--tape", "-t", help="Tape to monitor: a loans file or a folder of canonical tables (with outcomes, AUC and KS decay too).")],
+    profile: ProfileOption,
+    config: ConfigOption = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for monitor.json and monitor.html.")] = Path("monitor-output"),
+    encoding: EncodingOption = None,
+    where: WhereOption = None,
+    as_of: AsOfOption = None,
+    lang: LangOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each stage with counts and timings.")] = False,
+) -> None:
+    """Report PSI per feature and score, AUC/KS decay and calibration drift of a model on a tape, with a recommendation."""
+    _setup_logging(verbose)
+    language = _language(lang)
+    try:
+        from sanhua.governance.monitor import monitor as run_monitor
+        from sanhua.governance.monitor_report import reason_text
+
+        result = run_monitor(model, tape, profile, settings=_settings(config), out=out, encoding=encoding, where=where, as_of=_parse_date(as_of, language), language=language)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - mapped to a message and exit code
+        _fail(exc, language)
+        return
+    table = Table(show_lines=False)
+    for key in ("variable", "kind", "psi", "level"):
+        table.add_column(_t(f"monitor.col_{key}", language), no_wrap=True)
+    for row in result.stability.iter_rows(named=True):
+        table.add_row(row["variable"], _t(f"monitor.kind.{row['kind']}", language), f"{row['psi']:.4f}", _t(f"monitor.level.{row['level']}", language))
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+    if result.performance.height:
+        perf = Table(show_lines=False)
+        for key in ("model", "auc", "baseline_auc", "auc_drop", "ks", "baseline_ks", "level"):
+            perf.add_column(_t(f"monitor.col_{key}", language), no_wrap=True)
+        for row in result.performance.iter_rows(named=True):
+            cells = ["" if row[k] is None else f"{row[k]:.4f}" for k in ("auc", "baseline_auc", "auc_drop", "ks", "baseline_ks")]
+            perf.add_row(row["model"], *cells, _t(f"monitor.level.{row['level']}", language))
+        Console(width=None if sys.stdout.isatty() else 240).print(perf)
+    for reason in result.reasons:
+        err.print(f"- {reason_text(reason, language)}", highlight=False)
+    err.print(
+        _t("monitor.finished", language, recommendation=_t(f"monitor.level.{result.recommendation}", language), json=out / "monitor.json", html=out / "monitor.html"),
+        highlight=False,
+    )
 
 
 @app.command()

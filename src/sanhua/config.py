@@ -14,6 +14,9 @@ Example ``bank.toml``::
 
     [strategy]
     discount_rate = 0.08
+
+    [monitor]
+    psi_act = 0.25
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sanhua.assess.backtest import BacktestSettings
 from sanhua.assess.settings import AssessSettings
 from sanhua.errors import ConfigError
+from sanhua.governance.monitor import MonitorSettings
 from sanhua.segment.rules import SegmentSettings
 from sanhua.strategy.settings import StrategySettings
 from sanhua.tape.privacy import MaskingSettings
@@ -55,6 +59,7 @@ class Settings(BaseModel):
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
     curve: CurveSettings = Field(default_factory=CurveSettings)
     strategy: StrategySettings = Field(default_factory=StrategySettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     def public_dump(self) -> dict:
         """Return the settings as JSON-ready data without the pseudonym key."""

@@ -36,6 +36,8 @@ from sanhua.assess import Assessor, backtest
 from sanhua.config import Settings
 from sanhua.errors import InputFileError, ModelError, SanhuaError
 from sanhua.features import build_features
+from sanhua.governance.monitor import BASELINE_KEY, SCORES, build_baseline
+from sanhua.governance.registry import Registry
 from sanhua.segment.rules import Segmenter
 from sanhua.strategy import ActionValuer
 from sanhua.tape.load import Tape, load_tape, write_quarantine
@@ -160,9 +162,16 @@ def fit(
     where: str | None = None,
     as_of: date | None = None,
     demo: bool = False,
+    registry: Registry | None = None,
     on_stage: StageCallback | None = None,
 ) -> FitResult:
-    """Fit the assessment models and the recovery curve on a history and save them to ``out``."""
+    """Fit the assessment models and the recovery curve on a history and save them to ``out``.
+
+    The bundle also stores the monitoring baseline (the binned features and
+    scores of the history, see :mod:`sanhua.governance.monitor`). With a
+    ``registry``, the model is registered there as a draft; a fit that would
+    replace a validated or approved model is rejected before anything is written.
+    """
     _require_path(history, "history", "give a loans file or a folder of canonical tables with outcomes")
     settings = settings or Settings()
     profile = _profile(profile)
@@ -181,13 +190,19 @@ def fit(
 
     clock.stage("save")
     model_dir = Path(out)
+    if registry is not None:
+        registry.check_registrable(assessor.version_, model_dir)
     record = {
         "profile": {"name": profile.name, "sha256": profile.sha256},
         "history": {"path": str(history), "where": where, "inputs": tape.inputs, "counts": tape.counts},
         "feature_groups": features.groups,
     }
-    assessor.save(model_dir, extra={"fit": record})
+    scores = assessor.predict(features).select("loan_id", *SCORES)
+    baseline = build_baseline(features, scores, {name: enc.features for name, enc in assessor.encoders_.items()}, n_bins=settings.monitor.bins)
+    assessor.save(model_dir, extra={"fit": record, BASELINE_KEY: baseline})
     _save_curve(curve, model_dir)
+    if registry is not None:
+        registry.register(model_dir)
     clock.stop()
     record["stage_seconds"] = clock.seconds
     logger.info("model %s written to %s", assessor.version_, model_dir)

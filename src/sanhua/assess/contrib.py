@@ -23,6 +23,7 @@ warning) on any mismatch.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import lightgbm as lgb
 import numpy as np
@@ -45,6 +46,11 @@ def _internal_nodes(tree: dict) -> list[dict]:
             stack.append(node["left_child"])
             stack.append(node["right_child"])
     return nodes
+
+
+def _rule(node: dict) -> tuple:
+    """Return what decides a split: feature, decision type, threshold and missing-value handling."""
+    return (node["split_feature"], node["decision_type"], str(node["threshold"]), node["missing_type"], node["default_left"])
 
 
 def _goes_left(node: dict, values: np.ndarray) -> np.ndarray:
@@ -82,6 +88,10 @@ def _patterned_contrib(booster: lgb.Booster, x: np.ndarray, num_threads: int) ->
     n_rows, n_features = x.shape
     trees = booster.dump_model()["tree_info"]
     columns: dict[int, np.ndarray] = {}
+    # Thresholds are histogram bin edges, so about half of the splits repeat
+    # one of an earlier tree. Their decisions are kept until their last use.
+    decisions: dict[tuple, np.ndarray] = {}
+    uses = Counter(_rule(node) for tree in trees for node in _internal_nodes(tree))
     # Column-major output: each feature's column is contiguous for the gathers below.
     out = np.zeros((n_rows, n_features + 1), order="F")
     expected = 0.0
@@ -103,7 +113,12 @@ def _patterned_contrib(booster: lgb.Booster, x: np.ndarray, num_threads: int) ->
             used.add(feature)
             if feature not in columns:
                 columns[feature] = np.ascontiguousarray(x[:, feature])
-            code += _goes_left(node, columns[feature]) * np.uint16(1 << bit)
+            rule = _rule(node)
+            left = decisions.pop(rule) if rule in decisions else _goes_left(node, columns[feature])
+            uses[rule] -= 1
+            if uses[rule]:
+                decisions[rule] = left
+            code += left * np.uint16(1 << bit)
         index = code.astype(np.intp)
 
         # Any row with a given pattern represents it: the tree's contribution is the same for all of them.

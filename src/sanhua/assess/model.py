@@ -30,7 +30,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import brier_score_loss, mean_squared_error, roc_auc_score
+from sklearn.metrics import brier_score_loss, mean_squared_error, roc_auc_score, roc_curve
 from sklearn.model_selection import KFold
 
 from sanhua import __version__
@@ -408,6 +408,17 @@ def _months(n: int):
 
 def _metrics(objective: str, y: np.ndarray, pred: np.ndarray, prefix: str) -> dict:
     if objective == "binary":
-        auc = float(roc_auc_score(y, pred)) if 0 < y.sum() < len(y) else float("nan")
-        return {f"{prefix}auc": auc, f"{prefix}brier": float(brier_score_loss(y, np.clip(pred, 0, 1))), f"{prefix}positive_share": float(y.mean())}
+        two_classes = 0 < y.sum() < len(y)
+        auc = float(roc_auc_score(y, pred)) if two_classes else float("nan")
+        ks = float("nan")
+        if two_classes:
+            # Kolmogorov-Smirnov statistic: the largest gap between the true and false positive rates.
+            fpr, tpr, _ = roc_curve(y, pred)
+            ks = float(np.max(tpr - fpr))
+        return {
+            f"{prefix}auc": auc,
+            f"{prefix}ks": ks,
+            f"{prefix}brier": float(brier_score_loss(y, np.clip(pred, 0, 1))),
+            f"{prefix}positive_share": float(y.mean()),
+        }
     return {f"{prefix}rmse": float(np.sqrt(mean_squared_error(y, pred))), f"{prefix}mean_rate": float(pred.mean()), f"{prefix}observed_mean_rate": float(y.mean())}
