@@ -15,6 +15,9 @@ Example ``bank.toml``::
     [strategy]
     discount_rate = 0.08
 
+    [fairness]
+    mitigation = "threshold"       # apply the per-group thresholds to the plan
+
     [monitor]
     psi_act = 0.25
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from sanhua.assess.backtest import BacktestSettings
+from sanhua.assess.fairness import FairnessSettings
 from sanhua.assess.settings import AssessSettings
 from sanhua.errors import ConfigError
 from sanhua.governance.monitor import MonitorSettings
@@ -59,6 +63,7 @@ class Settings(BaseModel):
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
     curve: CurveSettings = Field(default_factory=CurveSettings)
     strategy: StrategySettings = Field(default_factory=StrategySettings)
+    fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     def public_dump(self) -> dict:

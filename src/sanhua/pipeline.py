@@ -33,6 +33,7 @@ import polars as pl
 
 from sanhua import __version__
 from sanhua.assess import Assessor, backtest
+from sanhua.assess.fairness import audit_tape
 from sanhua.config import Settings
 from sanhua.errors import InputFileError, ModelError, SanhuaError
 from sanhua.features import build_features
@@ -329,6 +330,12 @@ def run(
     clock.stage("score")
     frame, actions, refusals = score_tape(tape, assessor, curve, settings)
 
+    clock.stage("fairness")
+    fairness = audit_tape(
+        frame, tape, settings.fairness, targets=assessor.settings_.targets, segment=settings.segment, strategy=settings.strategy, curve=curve
+    )
+    frame, actions = fairness.frame, fairness.actions or actions
+
     clock.stage("backtest")
     backtest_record = None
     outcomes = tape.table("outcomes")
@@ -377,7 +384,7 @@ def run(
         "counts": counts,
         "flags": tape.flags,
         "external_refusals": refusals,
-        "assumptions": curve.assumptions() + settings.segment.assumptions() + settings.strategy.assumptions(),
+        "assumptions": curve.assumptions() + settings.segment.assumptions() + settings.strategy.assumptions() + settings.fairness.assumptions(),
         "metrics": {
             "stage_seconds": clock.seconds,
             "loans_per_second": round(counts["scored"] / duration, 1) if duration > 0 else None,
@@ -391,6 +398,7 @@ def run(
             "action_value": float(output["action_value"].sum()),
         },
         "backtest": backtest_record,
+        "fairness": fairness.record,
     }
     record = _json_ready(record)
     (run_dir / "run.json").write_text(

@@ -518,6 +518,134 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
     return section
 
 
+def _verdict(value: Any, language: str) -> str:
+    if value is None:
+        return translate("report.fairness.not_judged", language)
+    return translate("report.backtest.passed" if value else "report.backtest.failed", language)
+
+
+def _fairness_group(attribute: str, group: Any, language: str) -> str:
+    text = _text(group)
+    if attribute == "gender":
+        return translate_code("report.fairness", f"gender_{text}", language).removeprefix("gender_")
+    if text == "(missing)":
+        return translate("report.fairness.missing", language)
+    return text
+
+
+def _fairness(fairness: Mapping[str, Any], currency: str, language: str) -> Section:
+    limits = fairness.get("limits") or {}
+    unit = translate("report.fairness.unit_loan" if fairness.get("unit") == "loan" else "report.fairness.unit_debtor", language)
+    section = Section(
+        "fairness",
+        translate("report.fairness.title", language),
+        paragraphs=[
+            translate(
+                "report.fairness.intro",
+                language,
+                unit=unit,
+                count=format_count(fairness.get("debtors"), language),
+                ratio=format_number(limits.get("parity_ratio_min"), language, decimals=2),
+                eo=format_number(limits.get("equal_opportunity_difference_max"), language, decimals=2),
+                min_group=format_count(limits.get("min_group_debtors"), language),
+            )
+        ],
+    )
+    if not fairness.get("has_outcomes"):
+        section.paragraphs.append(translate("report.fairness.no_outcomes", language))
+
+    def ratio(value: Any) -> Cell:
+        return _num(format_number(value, language, decimals=3) if isinstance(value, (int, float)) else MISSING)
+
+    summary_rows = [
+        [
+            Cell(translate_code("report.fairness", f"attribute_{item.get('attribute')}", language).removeprefix("attribute_")),
+            _num(f"{format_count(item.get('judged_groups'), language)} / {format_count(item.get('groups'), language)}"),
+            ratio(item.get("parity_ratio")),
+            ratio(item.get("parity_difference")),
+            ratio(item.get("equal_opportunity_difference")),
+            Cell(_verdict(item.get("passes"), language)),
+            _num(format_count(item.get("affected_debtors"), language)),
+            _num(format_percent(item.get("affected_share"), language)),
+        ]
+        for item in fairness.get("attributes") or []
+    ]
+    section.tables.append(
+        TableView(
+            caption=translate("report.fairness.summary", language),
+            headers=[
+                translate(f"report.fairness.{name}", language)
+                for name in ("attribute", "judged_groups", "parity_ratio", "parity_difference", "eo_difference", "result", "affected", "affected_share")
+            ],
+            rows=summary_rows,
+        )
+    )
+    section.tables.append(_fairness_groups(fairness.get("groups") or [], translate("report.fairness.groups", language), language))
+
+    mitigation = fairness.get("mitigation")
+    if isinstance(mitigation, Mapping):
+        key = "report.fairness.mitigation_applied" if mitigation.get("applied") else "report.fairness.mitigation_option"
+        section.paragraphs.append(translate(key, language, loans=format_count(mitigation.get("loans_changed_category"), language)))
+        pairs = [
+            (translate(f"report.fairness.{name}", language), _num(format_money(mitigation.get(name), currency, language)))
+            for name in (
+                "action_value_before", "action_value_after", "action_value_change",
+                "expected_recovery_pv_before", "expected_recovery_pv_after", "expected_recovery_pv_change",
+            )
+        ]
+        section.tables.append(_key_value_table(translate("report.fairness.cost", language), pairs, language))
+        section.tables.append(
+            TableView(
+                caption=translate("report.fairness.shifts", language),
+                headers=[translate(f"report.fairness.{name}", language) for name in ("attribute", "group", "shift", "target_reached")],
+                rows=[
+                    [
+                        Cell(translate_code("report.fairness", f"attribute_{item.get('attribute')}", language).removeprefix("attribute_")),
+                        Cell(_fairness_group(str(item.get("attribute")), item.get("group"), language)),
+                        _num(format_number(item.get("shift"), language, decimals=3)),
+                        Cell(translate("report.yes" if item.get("target_reached") else "report.no", language)),
+                    ]
+                    for item in mitigation.get("shifts") or []
+                ],
+            )
+        )
+        section.tables.append(_fairness_groups(mitigation.get("groups_after") or [], translate("report.fairness.groups_after", language), language))
+    return section
+
+
+def _fairness_groups(groups: Sequence[Mapping[str, Any]], caption: str, language: str) -> TableView:
+    def share(value: Any) -> Cell:
+        return _num(format_percent(value, language))
+
+    rows = [
+        [
+            Cell(translate_code("report.fairness", f"attribute_{item.get('attribute')}", language).removeprefix("attribute_")),
+            Cell(_fairness_group(str(item.get("attribute")), item.get("group"), language)),
+            _num(format_count(item.get("debtors"), language)),
+            share(item.get("favourable_rate")),
+            _num(format_number(item.get("impact_ratio"), language, decimals=3) if isinstance(item.get("impact_ratio"), (int, float)) else MISSING),
+            share(item.get("true_positive_rate")),
+            share(item.get("mean_willingness")),
+            share(item.get("observed_willing")),
+            share(item.get("mean_ability")),
+            share(item.get("observed_able")),
+            Cell(_verdict(None if not item.get("judged") else not item.get("fails"), language)),
+        ]
+        for item in groups
+    ]
+    return TableView(
+        caption=caption,
+        headers=[
+            translate(f"report.fairness.{name}", language)
+            for name in (
+                "attribute", "group", "debtors", "favourable_rate", "impact_ratio", "true_positive_rate",
+                "mean_willingness", "observed_willing", "mean_ability", "observed_able", "result",
+            )
+        ],
+        rows=rows,
+    )
+
+
 def _assumptions(record: Mapping[str, Any], language: str) -> Section:
     section = Section("assumptions", translate("report.assumptions.title", language), paragraphs=[translate("report.assumptions.intro", language)])
     items = [item for item in (record.get("assumptions") or []) if isinstance(item, Mapping)]
@@ -576,8 +704,8 @@ def _metrics(record: Mapping[str, Any], language: str) -> Section:
 def build_sections(record: Mapping[str, Any], summaries: Summaries, language: str) -> list[Section]:
     """Build every section of the report in ``language``, in reading order.
 
-    The backtest section is present only when ``record["backtest"]`` is a
-    non-empty mapping.
+    The backtest and fairness sections are present only when
+    ``record["backtest"]`` and ``record["fairness"]`` are non-empty mappings.
     """
     sections = [
         _header(record, language),
@@ -592,6 +720,10 @@ def build_sections(record: Mapping[str, Any], summaries: Summaries, language: st
     backtest = record.get("backtest")
     if isinstance(backtest, Mapping) and backtest:
         sections.append(_backtest(backtest, summaries.currency, language))
+
+    fairness = record.get("fairness")
+    if isinstance(fairness, Mapping) and fairness:
+        sections.append(_fairness(fairness, summaries.currency, language))
 
     sections.append(_assumptions(record, language))
     metrics = _metrics(record, language)
