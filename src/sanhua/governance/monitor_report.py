@@ -141,7 +141,7 @@ def _page(result: MonitorResult, language: str) -> dict[str, Any]:
     return {
         "language": language,
         "title": translate("monitor.title", language),
-        "subtitle": translate("monitor.subtitle", language, version=result.model["version"], tape=Path(str(result.tape["path"])).name),
+        "subtitle": translate("monitor.subtitle", language, version=result.model["version"], tape=result.tape["path"] or MISSING),
         "generated": translate("monitor.generated", language, version=__version__, date=result.created_at),
         "aggregates_only": translate("monitor.aggregates_only", language),
         "loans": translate("monitor.loans", language, loans=format_count(result.tape["loans"], language), outcomes=format_count(result.tape["loans_with_outcomes"], language)),
