@@ -453,6 +453,27 @@ def monitor(
 
 
 @app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder written by `sanhua run`.")],
+    loan_id: Annotated[str, typer.Argument(help="The bank's loan id as in loans.parquet.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the record as JSON to this file.")] = None,
+    lang: LangOption = None,
+) -> None:
+    """Print the explanation record of one debtor's assessment (PIPL art. 24)."""
+    language = _language(lang)
+    try:
+        from sanhua.assess.explain import explain_loan, explanation_text
+
+        record = explain_loan(run_dir, loan_id)
+        if out is not None:
+            out.write_text(json.dumps(record, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - mapped to a message and exit code
+        _fail(exc, language)
+        return
+    Console(width=None if sys.stdout.isatty() else 200).print(explanation_text(record, language), highlight=False, markup=False)
+
+
+@app.command()
 def version() -> None:
     """Print the sanhua version."""
     out.print(__version__)

@@ -83,3 +83,22 @@ def test_runs_show_unknown_id_fails(demo_run):
     result = invoke(["runs", "show", "no-such-run"])
     assert result.exit_code == 2
     assert "no-such-run" in result.stderr
+
+
+def test_explain_prints_record(demo_run, tmp_path):
+    out, _ = demo_run
+    loan_id = pl.read_parquet(out / "run" / "loans.parquet")["loan_id"][0]
+    result = invoke(["explain", out / "run", loan_id, "--lang", "en", "--out", tmp_path / "explain.json"])
+    assert result.exit_code == 0, result.stderr
+    assert loan_id in result.stdout
+    assert "manual review" in result.stdout
+    record = json.loads((tmp_path / "explain.json").read_text(encoding="utf-8"))
+    assert record["loan_id"] == loan_id
+    assert len(record["reasons"]["en"]) == 3
+
+
+def test_explain_unknown_loan_fails(demo_run):
+    out, _ = demo_run
+    result = invoke(["explain", out / "run", "NO-SUCH-LOAN"])
+    assert result.exit_code == 2
+    assert "NO-SUCH-LOAN" in result.stderr
