@@ -26,6 +26,13 @@ from sanhua.tape.schema import CODES, TABLES, Column
 
 __all__ = ["ParsedTable", "parse_table", "mask_kind", "FAILURE_SCHEMA", "VALID_KINDS"]
 
+# Kinds parsed once per distinct value on large tables (see _apply_parsers).
+_DISTINCT_KINDS = frozenset({"date", "datetime", "int", "bool", "code", "rate"})
+
+# Rows from which parsing per distinct value pays for its unique() and join
+# (ASSUMPTION: below this, Polars parses a column in a few milliseconds anyway).
+DISTINCT_MIN_ROWS = 50_000
+
 # Personal kinds whose format is checked; they get a ``<column>_valid`` column.
 VALID_KINDS = ("id_number", "phone", "card", "email")
 
@@ -161,13 +168,13 @@ def parse_table(
 
     # Step 2: parse every column.
     checks: list[_Check] = []
-    parsed_exprs: list[pl.Expr] = []
+    planned: list[tuple[str, str, pl.Expr]] = []
     personal: dict[str, str] = {}
     flag_columns: dict[str, str] = {}
     for column in schema.columns:
         kind = column.kind
         expr, column_checks = _plan(column.name, labels[column.name], kind, column.dtype, mapping, column)
-        parsed_exprs.append(expr.alias(f"p:{column.name}"))
+        planned.append((column.name, kind, expr))
         checks.extend(column_checks)
         if column.personal:
             personal[column.name] = mask_kind(column, kind)
@@ -175,13 +182,13 @@ def parse_table(
     for header, kind in mapping.extra.items():
         dtype = _KIND_DTYPES.get(kind, pl.String())
         expr, column_checks = _plan(header, header, kind, dtype, mapping, None)
-        parsed_exprs.append(expr.alias(f"p:{header}"))
+        planned.append((header, kind, expr))
         checks.extend(column_checks)
         if kind in PERSONAL_KINDS:
             personal[header] = kind
         else:
             features.append(header)
-    work = work.with_columns(parsed_exprs)
+    work = _apply_parsers(work, planned)
 
     # Step 3: identity documents and soft format checks.
     work, id_checks, inferred = _identity(work, schema.names, labels, check_date)
@@ -246,6 +253,29 @@ def _needs_nfkc(raw: pl.DataFrame, headers: list[str]) -> set[str]:
         return set()
     found = raw.select(pl.col(h).str.contains(_COMPATIBILITY).any() for h in text).row(0)
     return {h for h, hit in zip(text, found, strict=True) if hit}
+
+
+def _apply_parsers(work: pl.DataFrame, planned: list[tuple[str, str, pl.Expr]]) -> pl.DataFrame:
+    """Add ``p:<name>`` for every planned parse expression.
+
+    Dates, codes, whole numbers, rates and flags repeat a few thousand
+    values over a million rows, so such a column is parsed once per distinct
+    value and joined back, when it has at most a quarter as many distinct
+    values as rows. Each parse expression reads only its own column, so the
+    result is the same.
+    """
+    direct: list[pl.Expr] = []
+    for name, kind, expr in planned:
+        if kind in _DISTINCT_KINDS and work.height >= DISTINCT_MIN_ROWS:
+            column = work.get_column(name)
+            distinct = column.unique()
+            if distinct.len() * 4 <= column.len():
+                parsed = distinct.to_frame().with_columns(expr.alias(f"p:{name}"))
+                joined = column.to_frame().join(parsed, on=name, how="left", nulls_equal=True, maintain_order="left")
+                work = work.with_columns(joined.get_column(f"p:{name}"))
+                continue
+        direct.append(expr.alias(f"p:{name}"))
+    return work.with_columns(direct)
 
 
 def _plan(
