@@ -108,3 +108,15 @@ def test_baseline_is_exposure_weighted_by_grade(fitted):
     assert assessor.baseline_["A"] == pytest.approx(expected, rel=1e-9)
     rates = assessor.baseline_rate(pl.DataFrame({"grade": ["A", "Z", None]}))
     assert rates.to_list() == pytest.approx([expected, assessor.baseline_["__all__"], assessor.baseline_["__all__"]])
+
+
+def test_challenger_compared_and_saved(fitted, tmp_path):
+    _, _, _, assessor = fitted
+    for name in ("willingness", "ability"):
+        challenger = assessor.metrics_[name]["challenger"]
+        assert 0.5 < challenger["validation_auc"] <= 1.0
+        assert challenger["champion_on_validation"] in ("lightgbm", "woe_scorecard")
+        assert challenger["scoring_model"] == "lightgbm"
+    assessor.save(tmp_path / "model")
+    assert (tmp_path / "model" / "scorecard_willingness.xlsx").is_file()
+    assert (tmp_path / "model" / "scorecard_ability.xlsx").is_file()

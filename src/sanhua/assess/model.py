@@ -36,6 +36,7 @@ from sklearn.model_selection import KFold
 from sanhua import __version__
 from sanhua.assess.contrib import fast_contrib
 from sanhua.assess.reasons import reason_codes
+from sanhua.assess.scorecard import WoEScorecard
 from sanhua.assess.settings import AssessSettings
 from sanhua.assess.targets import Targets, build_targets
 from sanhua.errors import ModelError, NotFittedError
@@ -182,6 +183,7 @@ class Assessor:
         self.validation_start_ = validation_start.isoformat()
 
         self.boosters_: dict[str, lgb.Booster] = {}
+        self.challengers_: dict[str, WoEScorecard] = {}
         self.encoders_: dict[str, _Encoder] = {}
         self.calibration_: dict = {}
         self.metrics_: dict = {"n_training_loans": data.height, "n_validation_loans": int(is_validation.sum())}
@@ -257,6 +259,38 @@ class Assessor:
         self.boosters_[name] = final
         self.encoders_[name] = encoder
         self.metrics_[name] = metrics
+
+        if objective == "binary" and settings.challenger:
+            self._fit_challenger(name, data, feature_names, categorical, y, is_validation)
+
+    def _fit_challenger(self, name, data, feature_names, categorical, y, is_validation) -> None:
+        """Fit the WoE scorecard challenger and compare it with the booster on the validation slice.
+
+        NOTE: the comparison picks a champion and the scorecard's points table
+        is saved for review, but scoring always uses the booster; switching
+        the scores to a winning scorecard is not implemented yet.
+        """
+        metrics = self.metrics_[name]
+        train = data.filter(pl.Series(~is_validation))
+        valid = data.filter(pl.Series(is_validation))
+        try:
+            card = WoEScorecard().fit(train, feature_names, y[~is_validation], categorical)
+            auc = float(roc_auc_score(y[is_validation], card.predict_proba(valid))) if 0 < y[is_validation].sum() < is_validation.sum() else float("nan")
+            self.challengers_[name] = WoEScorecard().fit(data, feature_names, y, categorical)
+        except (ModelError, ValueError) as exc:
+            logger.warning("the %s scorecard challenger could not be fit (%s); the booster stays champion", name, exc)
+            metrics["challenger"] = {"model": "woe_scorecard", "error": str(exc)}
+            return
+        booster_auc = metrics.get("validation_auc", float("nan"))
+        champion = "woe_scorecard" if auc > booster_auc else "lightgbm"
+        metrics["challenger"] = {
+            "model": "woe_scorecard",
+            "validation_auc": auc,
+            "features_kept": len(self.challengers_[name].features_),
+            "champion_on_validation": champion,
+            "scoring_model": "lightgbm",
+        }
+        logger.info("%s: booster validation AUC %.3f, scorecard %.3f; champion on validation: %s", name, booster_auc, auc, champion)
 
     def _fit_baseline(self, data: pl.DataFrame) -> None:
         overall = float((data["recovery_rate"] * data["exposure_at_default"]).sum() / data["exposure_at_default"].sum())
@@ -344,6 +378,8 @@ class Assessor:
         model_dir.mkdir(parents=True, exist_ok=True)
         for name, booster in self.boosters_.items():
             booster.save_model(str(model_dir / f"{name}.txt"))
+        for name, card in getattr(self, "challengers_", {}).items():
+            card.export_excel(model_dir / f"scorecard_{name}.xlsx")
         bundle = {
             "format": BUNDLE_FORMAT,
             "sanhua_version": __version__,

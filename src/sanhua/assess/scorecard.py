@@ -97,6 +97,14 @@ class WoEScorecard:
         y = np.asarray(y, dtype=float)
         if set(np.unique(y)) - {0.0, 1.0} or y.min() == y.max():
             raise ModelError("WoEScorecard needs a binary target with both classes present")
+        # A feature with no values, or one value only, cannot be binned: it is left out and logged.
+        usable = [c for c in features if frame[c].drop_nulls().n_unique() > 1]
+        dropped = sorted(set(features) - set(usable))
+        if dropped:
+            logger.info("WoE scorecard leaves out %d features with fewer than two distinct values: %s", len(dropped), ", ".join(dropped))
+        if not usable:
+            raise ModelError("WoEScorecard has no feature with at least two distinct values to bin")
+        features = usable
         categorical = [c for c in (categorical or []) if c in features]
         data = frame.select(features).to_pandas()
 

@@ -73,4 +73,7 @@ class AssessSettings(BaseModel):
     )
     calibration_folds: int = Field(5, ge=2, le=20, description="Folds for out-of-fold predictions that fit the isotonic calibration.")
     n_reasons: int = Field(3, ge=1, le=10, description="Reason codes per debtor.")
+    challenger: bool = Field(
+        True, description="Also fit a WoE scorecard for willingness and ability, compare it on the validation slice and save its points table."
+    )
     seed: int = Field(20261204, description="Seed of every random step in fitting.")
