@@ -177,6 +177,9 @@ def fit(
         _fail(exc, language)
         return
     counts = result.tape.counts.get("loans", {})
+    refusals = result.record.get("external_refusals", {})
+    if refusals.get("records_refused"):
+        err.print(_t("cli.refusals", language, records=refusals["records_refused"], debtors=refusals["debtors_affected"]))
     err.print(
         _t(
             "cli.fit_finished",

@@ -197,6 +197,8 @@ def fit(
         "profile": {"name": profile.name, "sha256": profile.sha256},
         "history": {"path": str(history), "where": where, "inputs": tape.inputs, "counts": tape.counts},
         "feature_groups": features.groups,
+        # External records left out because their legal basis does not allow their use.
+        "external_refusals": features.refusals,
     }
     scores = assessor.predict(features).select("loan_id", *SCORES)
     baseline = build_baseline(features, scores, {name: enc.features for name, enc in assessor.encoders_.items()}, n_bins=settings.monitor.bins)
