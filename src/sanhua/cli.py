@@ -141,6 +141,16 @@ class _Stages:
         self.progress.update(self.task, description=label)
 
 
+def _print_table(frame) -> None:
+    table = Table(show_lines=False)
+    for column in frame.columns:
+        table.add_column(column, no_wrap=True)
+    for row in frame.iter_rows():
+        table.add_row(*["" if v is None else str(v) for v in row])
+    # Piped output (scripts, tests) gets full-width rows instead of truncated cells.
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
+
+
 def _settings(config: Path | None):
     from sanhua.config import load_settings
 
@@ -309,14 +319,8 @@ def runs_list(
     if frame.height == 0:
         err.print(_t("cli.no_runs", language, path=catalogue.path))
         return
-    table = Table(show_lines=False)
     columns = [c for c in ("run_id", "started_at", "command", "profile", "input_rows", "scored", "quarantined", "excluded", "model_version") if c in frame.columns]
-    for column in columns:
-        table.add_column(column, no_wrap=True)
-    for row in frame.select(columns).iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in row])
-    # Piped output (scripts, tests) gets full-width rows instead of truncated cells.
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+    _print_table(frame.select(columns))
 
 
 @runs_app.command("show")
@@ -354,13 +358,7 @@ def models_list(
     if frame.height == 0:
         err.print(_t("models.no_models", language, path=registry.path))
         return
-    table = Table(show_lines=False)
-    for column in frame.columns:
-        table.add_column(column, no_wrap=True)
-    for row in frame.iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in row])
-    # Piped output (scripts, tests) gets full-width rows instead of truncated cells.
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+    _print_table(frame)
 
 
 @models_app.command("show")
