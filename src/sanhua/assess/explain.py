@@ -27,7 +27,7 @@ _CATEGORY_TEXT = {
     "C": ("C 类（待处置）：无还款意愿或已失联，建议诉讼、批量转让等处置方案", "C (to dispose): no willingness to pay, or contact lost; litigation or bulk transfer is proposed"),
 }
 
-# Why the category was chosen, by the segment rule that decided it.
+# Reason for the category, by the segment rule that decided it.
 _RULE_TEXT = {
     "lost_contact": ("已失联：近期无法联系到您本人或您的联系人", "contact lost: neither you nor your contacts could be reached recently"),
     "hardship": ("存在经济困难（如失业、疾病），优先提供纾困方案", "hardship (such as job loss or illness): relief is offered first"),
