@@ -215,9 +215,11 @@ def fit(
 def _run_and_report(language: str, **kwargs) -> None:
     from sanhua import pipeline
     from sanhua.governance.catalogue import Catalogue
+    from sanhua.governance.registry import Registry
 
     with _Stages(language, total=9 if kwargs.get("history") is not None else 5) as stages:
-        result = pipeline.run(catalogue=Catalogue(), language=language, on_stage=stages, **kwargs)
+        registry = Registry() if kwargs.get("history") is not None else None
+        result = pipeline.run(catalogue=Catalogue(), registry=registry, language=language, on_stage=stages, **kwargs)
     counts = result.record["counts"]
     err.print(_t("cli.summary", language, **{k: counts[k] for k in ("input_rows", "scored", "quarantined", "excluded")}))
     err.print(_t("cli.run_finished", language, run_id=result.record["run_id"], seconds=f"{result.record['duration_s']:.1f}", run_dir=result.run_dir))

@@ -295,12 +295,14 @@ def run(
     command: str = "run",
     language: str = "zh-CN",
     catalogue: object | None = None,
+    registry: Registry | None = None,
     on_stage: StageCallback | None = None,
 ) -> RunResult:
     """Run the main job on a tape and write the run folder ``out``.
 
     Exactly one of ``model_dir`` (a folder written by :func:`fit`) and
     ``history`` (fit first, in memory and into ``out/model``) must be given.
+    A model fit here is registered in ``registry`` as a draft when one is given.
     """
     if (model_dir is None) == (history is None):
         raise SanhuaError("give exactly one of a model folder (--model) and a history (--history)")
@@ -319,7 +321,10 @@ def run(
     clock = _Clock(on_stage)
 
     if history is not None:
-        fitted = fit(history, profile, out=run_dir / "model", settings=settings, encoding=encoding, where=history_where, as_of=None, demo=demo, on_stage=on_stage)
+        fitted = fit(
+            history, profile, out=run_dir / "model", settings=settings, encoding=encoding, where=history_where,
+            as_of=None, demo=demo, registry=registry, on_stage=on_stage,
+        )
         assessor, curve, model_path = fitted.assessor, fitted.curve, fitted.model_dir
     else:
         model_path = Path(model_dir)

@@ -104,3 +104,13 @@ def test_explain_unknown_loan_fails(demo_run):
     result = invoke(["explain", out / "run", "NO-SUCH-LOAN"])
     assert result.exit_code == 2
     assert "NO-SUCH-LOAN" in result.stderr
+
+
+def test_run_with_history_registers_model(demo_run, tmp_path):
+    out, _ = demo_run
+    result = invoke(["run", out / "data" / "tape", "--history", out / "data" / "history", "--profile", "cn-bank", "--out", tmp_path / "run"])
+    assert result.exit_code == 0, result.stderr
+    bundle = json.loads((tmp_path / "run" / "model" / "bundle.json").read_text(encoding="utf-8"))
+    listed = invoke(["models", "list"])
+    assert listed.exit_code == 0
+    assert bundle["version"] in listed.stdout
