@@ -270,12 +270,24 @@ def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: S
     frame = frame.with_columns(
         (pl.col("expected_recovery_rate") * pl.col("exposure_at_default")).alias("expected_recovery"),
     )
+    if "expected_recovery_rate_low" in frame.columns:
+        frame = frame.with_columns(
+            (pl.col("expected_recovery_rate_low") * pl.col("exposure_at_default")).alias("expected_recovery_low"),
+            (pl.col("expected_recovery_rate_high") * pl.col("exposure_at_default")).alias("expected_recovery_high"),
+        )
     return frame, actions, features.refusals
 
 
 def _output(frame: pl.DataFrame) -> pl.DataFrame:
     first = ["loan_id", "currency", "willingness", "ability", "category", "expected_recovery", "expected_recovery_pv", "action", "action_value", "reasons_zh", "reasons_en"]
-    rest = [c for c in ("exposure_at_default", "expected_recovery_rate", "product", "hardship", "lost_contact", "segment_rule", "short_plan") if c in frame.columns]
+    rest = [
+        c
+        for c in (
+            "exposure_at_default", "expected_recovery_rate", "expected_recovery_low", "expected_recovery_high",
+            "product", "hardship", "lost_contact", "segment_rule", "short_plan",
+        )
+        if c in frame.columns
+    ]
     return frame.select(first + rest)
 
 
@@ -349,7 +361,10 @@ def run(
     if outcomes is not None and outcomes.height:
         realised = outcomes.group_by("loan_id").agg(pl.col("amount").sum().alias("recovered"))
         data = (
-            frame.select("loan_id", "exposure_at_default", "expected_recovery_rate")
+            frame.select(
+                "loan_id", "exposure_at_default", "expected_recovery_rate",
+                *[c for c in ("expected_recovery_rate_low", "expected_recovery_rate_high") if c in frame.columns],
+            )
             .join(realised, on="loan_id", how="left")
             .with_columns(pl.col("recovered").fill_null(0.0))
             .with_columns(assessor.baseline_rate(tape.loans.select("loan_id", *(["grade"] if "grade" in tape.loans.columns else []))).alias("baseline_rate"))

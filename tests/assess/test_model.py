@@ -120,3 +120,17 @@ def test_challenger_compared_and_saved(fitted, tmp_path):
     assessor.save(tmp_path / "model")
     assert (tmp_path / "model" / "scorecard_willingness.xlsx").is_file()
     assert (tmp_path / "model" / "scorecard_ability.xlsx").is_file()
+
+
+def test_conformal_interval_covers_fresh_loans(fitted):
+    _, _, _, assessor = fitted
+    fresh, _ = make_tape(n=3000, seed=8)
+    scores = assessor.predict(build_features(fresh))
+    realised = fresh.table("outcomes").group_by("loan_id").agg(pl.col("amount").sum())
+    data = scores.join(realised, on="loan_id").join(fresh.loans.select("loan_id", "exposure_at_default"), on="loan_id")
+    rate = (data["amount"] / data["exposure_at_default"]).clip(0, 1.5)
+    inside = (rate >= data["expected_recovery_rate_low"]) & (rate <= data["expected_recovery_rate_high"])
+    # Nominal coverage 90 %; a fresh sample of 3,000 loans stays within a few points of it.
+    assert 0.85 <= inside.mean() <= 0.96
+    assert (data["expected_recovery_rate_low"] <= data["expected_recovery_rate"]).all()
+    assert (data["expected_recovery_rate"] <= data["expected_recovery_rate_high"]).all()

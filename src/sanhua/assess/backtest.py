@@ -143,8 +143,13 @@ def backtest(
         "rmse_within_limit": metrics["rmse"]["model"] <= settings.max_rmse_ratio * metrics["rmse"]["baseline"],
         "total_within_limit": abs(total["ratio"] - 1) <= settings.max_total_error,
     }
+    interval = None
+    if {"expected_recovery_rate_low", "expected_recovery_rate_high"} <= set(data.columns):
+        inside = (y >= data["expected_recovery_rate_low"].to_numpy() - 1e-12) & (y <= data["expected_recovery_rate_high"].to_numpy() + 1e-12)
+        interval = {"coverage": float(inside.mean()), "mean_width": float((data["expected_recovery_rate_high"] - data["expected_recovery_rate_low"]).mean())}
     record = {
         "n_loans": int(len(y)),
+        "prediction_interval": interval,
         "cap": settings.cap,
         "interval": settings.interval,
         "n_bootstrap": settings.n_bootstrap,

@@ -250,9 +250,11 @@ class Assessor:
         else:
             oof = np.clip(oof, 0.0, None)
             factor = float(np.sum(y * ead) / np.sum(oof * ead)) if np.sum(oof * ead) > 0 else 1.0
-            self.calibration_[name] = {"level_factor": factor}
+            self.calibration_[name] = {"level_factor": factor, "intervals": _conformal_bins(oof * factor, y, settings)}
             metrics.update(_metrics(objective, y, oof * factor, prefix="oof_"))
             metrics["level_factor"] = factor
+            # Share with any recovery: near 0 or 1, a two-part model (P(any) x E[rate | any]) has a degenerate first part.
+            metrics["any_recovery_share"] = float(np.mean(y > 0))
 
         # 3. Final model on the whole history.
         final = lgb.train(params, lgb.Dataset(x, y, categorical_feature=cats), num_boost_round=n_trees)
@@ -341,7 +343,11 @@ class Assessor:
             threads = self.settings_.booster.threads
             raw = booster.predict(x, num_threads=threads)
             if name == "recovery":
-                out["expected_recovery_rate"] = np.clip(raw, 0.0, None) * self.calibration_[name]["level_factor"]
+                rate = np.clip(raw, 0.0, None) * self.calibration_[name]["level_factor"]
+                out["expected_recovery_rate"] = rate
+                intervals = self.calibration_[name].get("intervals")
+                if intervals is not None:
+                    out["expected_recovery_rate_low"], out["expected_recovery_rate_high"] = _apply_conformal(rate, intervals)
                 continue
             cal = self.calibration_[name]
             out[name] = np.clip(np.interp(raw, cal["x"], cal["y"]), 0.0, 1.0)
@@ -434,6 +440,39 @@ class Assessor:
         self.version_ = bundle["version"]
         self.bundle_ = bundle
         return self
+
+
+def _conformal_bins(pred: np.ndarray, y: np.ndarray, settings: AssessSettings) -> dict:
+    """Fit Mondrian split-conformal intervals of the recovery rate from out-of-fold predictions.
+
+    The out-of-fold predictions are cut into ``interval_bins`` bins of equal
+    count; within each bin the residual quantiles at (1 - coverage) / 2 and
+    (1 + coverage) / 2, with the finite-sample correction (n + 1) / n, give
+    the interval around a new prediction in that bin. Out-of-fold
+    predictions play the role of the calibration set, so the intervals hold
+    on loans like the history's, not under drift.
+    """
+    coverage = settings.interval_coverage
+    n_bins = max(1, min(settings.interval_bins, len(y) // 50))
+    edges = np.unique(np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])) if n_bins > 1 else np.array([])
+    index = np.searchsorted(edges, pred, side="right")
+    low, high = [], []
+    residual = y - pred
+    for b in range(len(edges) + 1):
+        r = residual[index == b]
+        n = max(len(r), 1)
+        hi_q = min(1.0, (1 + coverage) / 2 * (n + 1) / n)
+        lo_q = max(0.0, 1.0 - hi_q)
+        low.append(float(np.quantile(r, lo_q)) if len(r) else float(np.quantile(residual, (1 - coverage) / 2)))
+        high.append(float(np.quantile(r, hi_q)) if len(r) else float(np.quantile(residual, (1 + coverage) / 2)))
+    return {"coverage": coverage, "edges": edges.tolist(), "low": low, "high": high, "cap": settings.targets.rate_cap}
+
+
+def _apply_conformal(rate: np.ndarray, intervals: dict) -> tuple[np.ndarray, np.ndarray]:
+    index = np.searchsorted(np.asarray(intervals["edges"]), rate, side="right")
+    low = np.clip(rate + np.asarray(intervals["low"])[index], 0.0, intervals["cap"])
+    high = np.clip(rate + np.asarray(intervals["high"])[index], 0.0, intervals["cap"])
+    return np.minimum(low, rate), np.maximum(high, rate)
 
 
 def _months(n: int):

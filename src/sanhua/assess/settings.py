@@ -73,6 +73,12 @@ class AssessSettings(BaseModel):
     )
     calibration_folds: int = Field(5, ge=2, le=20, description="Folds for out-of-fold predictions that fit the isotonic calibration.")
     n_reasons: int = Field(3, ge=1, le=10, description="Reason codes per debtor.")
+    interval_coverage: float = Field(
+        0.90, gt=0, lt=1, description="Coverage of the conformal prediction interval of the recovery rate, fraction."
+    )
+    interval_bins: int = Field(
+        10, ge=1, le=100, description="Bins of the predicted rate within which the conformal residual quantiles are taken (Mondrian conformal)."
+    )
     challenger: bool = Field(
         True, description="Also fit a WoE scorecard for willingness and ability, compare it on the validation slice and save its points table."
     )
