@@ -498,6 +498,14 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
             (translate("report.backtest.ratio", language), _num(format_number(total.get("ratio"), language, decimals=3))),
             (translate("report.backtest.ratio_ci", language), _num(_interval(total.get("ratio_ci"), language))),
         ]
+        interval = backtest.get("prediction_interval") or {}
+        if interval:
+            pairs.append(
+                (translate("report.backtest.interval_coverage", language), _num(format_percent(interval.get("coverage"), language, decimals=1)))
+            )
+            pairs.append(
+                (translate("report.backtest.interval_width", language), _num(format_percent(interval.get("mean_width"), language, decimals=1)))
+            )
         section.tables.append(_key_value_table(translate("report.backtest.total_title", language), pairs, language))
 
     other = {name: value for name, value in passes.items() if name not in metrics}
