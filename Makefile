@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: venv install demo test bench clean
+.PHONY: venv install demo test bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(BIN)/python
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/bench_pipeline.py
+
+# Peer scorecard libraries get their own environment, away from the project's pins.
+bench-peers:
+	$(PYTHON) -m venv bench/.venv-peers
+	bench/.venv-peers/bin/python -m pip install --quiet --upgrade pip
+	bench/.venv-peers/bin/python -m pip install --quiet -e . toad scorecardpy
+	bench/.venv-peers/bin/python bench/peers.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache build src/*.egg-info
