@@ -2,9 +2,11 @@
 
 Models, each with its library's documented default workflow:
 
-- ``sanhua LightGBM``: the champion's booster (sanhua's default classifier parameters, trees chosen
-  by early stopping on the last 20 % of the training rows, then refit on all of them);
-- ``sanhua WoE scorecard``: the challenger, :class:`sanhua.assess.scorecard.WoEScorecard` defaults;
+- ``sanhua champion``: whichever of the two below has the higher AUC on the last 20 % of the
+  training rows, refit on all of them, as ``sanhua fit`` chooses;
+- ``sanhua LightGBM``: sanhua's default classifier parameters, trees chosen by early stopping on
+  the last 20 % of the training rows, then refit on all of them;
+- ``sanhua WoE scorecard``: :class:`sanhua.assess.scorecard.WoEScorecard` defaults;
 - ``optbinning``: ``BinningProcess`` + logistic regression + ``Scorecard``, all defaults;
 - ``toad``: ``Combiner`` (chi-square merge, 5 % minimum bin) + ``WOETransformer`` + logistic regression;
 - ``scorecardpy``: ``woebin`` + ``woebin_ply`` + logistic regression.
@@ -175,9 +177,21 @@ def fit_scorecardpy(x_train, y_train, x_test, categorical):
     return model.predict_proba(test_woe[columns])[:, 1]
 
 
+def fit_sanhua_champion(x_train, y_train, x_test, categorical):
+    """Pick the booster or the scorecard by AUC on the last 20 % of the training rows, as `sanhua fit` does, then refit."""
+    cut = int(len(x_train) * 0.8)
+    head, tail = x_train.iloc[:cut], x_train.iloc[cut:]
+    booster_auc = roc_auc_score(y_train[cut:], fit_lightgbm(head, y_train[:cut], tail, categorical))
+    card_auc = roc_auc_score(y_train[cut:], fit_sanhua_scorecard(head, y_train[:cut], tail, categorical))
+    chosen = fit_sanhua_scorecard if card_auc > booster_auc else fit_lightgbm
+    print(f"champion on validation: {chosen.__name__} (booster {booster_auc:.4f}, scorecard {card_auc:.4f})", file=sys.stderr)
+    return chosen(x_train, y_train, x_test, categorical)
+
+
 MODELS = {
-    "sanhua LightGBM (champion)": fit_lightgbm,
-    "sanhua WoE scorecard (challenger)": fit_sanhua_scorecard,
+    "sanhua champion (chosen on validation)": fit_sanhua_champion,
+    "sanhua LightGBM": fit_lightgbm,
+    "sanhua WoE scorecard": fit_sanhua_scorecard,
     "optbinning": fit_optbinning,
     "toad": fit_toad,
     "scorecardpy": fit_scorecardpy,

@@ -116,7 +116,7 @@ def test_challenger_compared_and_saved(fitted, tmp_path):
         challenger = assessor.metrics_[name]["challenger"]
         assert 0.5 < challenger["validation_auc"] <= 1.0
         assert challenger["champion_on_validation"] in ("lightgbm", "woe_scorecard")
-        assert challenger["scoring_model"] == "lightgbm"
+        assert challenger["scoring_model"] == challenger["champion_on_validation"]
     assessor.save(tmp_path / "model")
     assert (tmp_path / "model" / "scorecard_willingness.xlsx").is_file()
     assert (tmp_path / "model" / "scorecard_ability.xlsx").is_file()
@@ -134,3 +134,18 @@ def test_conformal_interval_covers_fresh_loans(fitted):
     assert 0.85 <= inside.mean() <= 0.96
     assert (data["expected_recovery_rate_low"] <= data["expected_recovery_rate"]).all()
     assert (data["expected_recovery_rate"] <= data["expected_recovery_rate_high"]).all()
+
+
+def test_scorecard_champion_scores_and_round_trips(tmp_path):
+    tape, latent = make_tape(n=2000, seed=11)
+    features = build_features(tape)
+    settings = AssessSettings(targets=TargetSettings(willingness="engaged"), champion_selection="woe_scorecard")
+    assessor = Assessor(settings).fit(features, tape.loans, tape.table("outcomes"))
+    scores = assessor.predict(features)
+    assert scores["willingness"].is_between(0, 1).all()
+    assert scores["reasons_en"][0].count(";") == 2
+    joined = scores.join(latent, on="loan_id")
+    assert spearmanr(joined["willingness"], joined["willingness_latent"]).statistic >= 0.5
+    assessor.save(tmp_path / "model")
+    assert (tmp_path / "model" / "scorecard_willingness.pkl").is_file()
+    assert Assessor.load(tmp_path / "model").predict(features).equals(scores)

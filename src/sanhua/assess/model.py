@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -184,6 +185,7 @@ class Assessor:
 
         self.boosters_: dict[str, lgb.Booster] = {}
         self.challengers_: dict[str, WoEScorecard] = {}
+        self.champions_: dict[str, str] = {}
         self.encoders_: dict[str, _Encoder] = {}
         self.calibration_: dict = {}
         self.metrics_: dict = {"n_training_loans": data.height, "n_validation_loans": int(is_validation.sum())}
@@ -266,11 +268,10 @@ class Assessor:
             self._fit_challenger(name, data, feature_names, categorical, y, is_validation)
 
     def _fit_challenger(self, name, data, feature_names, categorical, y, is_validation) -> None:
-        """Fit the WoE scorecard challenger and compare it with the booster on the validation slice.
+        """Fit the WoE scorecard challenger, compare it with the booster on the validation slice and pick the champion.
 
-        NOTE: the comparison picks a champion and the scorecard's points table
-        is saved for review, but scoring always uses the booster; switching
-        the scores to a winning scorecard is not implemented yet.
+        With ``champion_selection="validation"`` the model with the higher
+        validation AUC scores the loans; the other is kept for review.
         """
         metrics = self.metrics_[name]
         train = data.filter(pl.Series(~is_validation))
@@ -285,12 +286,14 @@ class Assessor:
             return
         booster_auc = metrics.get("validation_auc", float("nan"))
         champion = "woe_scorecard" if auc > booster_auc else "lightgbm"
+        scoring = champion if self.settings_.champion_selection == "validation" else self.settings_.champion_selection
+        self.champions_[name] = scoring
         metrics["challenger"] = {
             "model": "woe_scorecard",
             "validation_auc": auc,
             "features_kept": len(self.challengers_[name].features_),
             "champion_on_validation": champion,
-            "scoring_model": "lightgbm",
+            "scoring_model": scoring,
         }
         logger.info("%s: booster validation AUC %.3f, scorecard %.3f; champion on validation: %s", name, booster_auc, auc, champion)
 
@@ -335,6 +338,7 @@ class Assessor:
 
         out = {"loan_id": frame["loan_id"]}
         contributions: dict[str, np.ndarray] = {}
+        feature_lists: dict[str, list[str]] = {}
         shown: dict[str, pl.DataFrame] = {}
         for name in MODELS:
             encoder = self.encoders_[name]
@@ -349,15 +353,23 @@ class Assessor:
                 if intervals is not None:
                     out["expected_recovery_rate_low"], out["expected_recovery_rate_high"] = _apply_conformal(rate, intervals)
                 continue
+            if getattr(self, "champions_", {}).get(name) == "woe_scorecard":
+                card = self.challengers_[name]
+                scored = frame.with_columns([pl.lit(None, dtype=pl.Float64).alias(f) for f in card.input_features_ if f not in frame.columns])
+                out[name] = np.clip(card.predict_proba(scored), 0.0, 1.0)
+                contributions[name], feature_lists[name] = card.contributions(scored)
+                shown[name] = scored.select(feature_lists[name])
+                continue
             cal = self.calibration_[name]
             out[name] = np.clip(np.interp(raw, cal["x"], cal["y"]), 0.0, 1.0)
             contrib = fast_contrib(booster, x, num_threads=threads)
             contributions[name] = contrib[:, :-1]
+            feature_lists[name] = encoder.features
             shown[name] = frame.select([pl.col(f) if f in frame.columns else pl.lit(None, dtype=pl.Float64).alias(f) for f in encoder.features])
 
         reasons_zh, reasons_en = reason_codes(
             contributions,
-            {name: self.encoders_[name].features for name in contributions},
+            feature_lists,
             shown,
             n=self.settings_.n_reasons,
         )
@@ -386,6 +398,10 @@ class Assessor:
             booster.save_model(str(model_dir / f"{name}.txt"))
         for name, card in getattr(self, "challengers_", {}).items():
             card.export_excel(model_dir / f"scorecard_{name}.xlsx")
+            if self.champions_.get(name) == "woe_scorecard":
+                # The scorecard scores this output, so the fitted object itself is kept (pickle: model folders are trusted).
+                with open(model_dir / f"scorecard_{name}.pkl", "wb") as handle:
+                    pickle.dump(card, handle)
         bundle = {
             "format": BUNDLE_FORMAT,
             "sanhua_version": __version__,
@@ -401,6 +417,7 @@ class Assessor:
             "median_rate": self.median_rate_,
             "targets_cutoff": self.targets_cutoff_,
             "validation_start": self.validation_start_,
+            "champions": getattr(self, "champions_", {}),
             **(extra or {}),
         }
         (model_dir / BUNDLE_FILE).write_text(json.dumps(bundle, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -438,6 +455,15 @@ class Assessor:
         self.training_sha256_ = bundle["training_data_sha256"]
         self.trained_at_ = bundle["trained_at"]
         self.version_ = bundle["version"]
+        self.champions_ = dict(bundle.get("champions", {}))
+        self.challengers_ = {}
+        for name, champion in self.champions_.items():
+            if champion == "woe_scorecard":
+                card_file = model_dir / f"scorecard_{name}.pkl"
+                if not card_file.is_file():
+                    raise ModelError(f"{card_file} is missing from the model folder; refit with `sanhua fit`.")
+                with open(card_file, "rb") as handle:
+                    self.challengers_[name] = pickle.load(handle)
         self.bundle_ = bundle
         return self
 

@@ -138,6 +138,9 @@ class WoEScorecard:
         ).drop("non_event_rate")
         self.features_ = sorted(self.points_table_["feature"].unique().to_list())
         self.input_features_ = list(features)
+        self.selected_ = list(self.scorecard_.binning_process_.get_support(names=True))
+        woe = self.scorecard_.binning_process_.transform(data, metric="woe")
+        self.woe_means_ = np.asarray(woe[self.selected_].mean(axis=0), dtype=float)
         logger.info("WoE scorecard fit on %d rows, %d features kept", frame.height, len(self.features_))
         return self
 
@@ -154,6 +157,27 @@ class WoEScorecard:
         """Return the probability of the event, shape (n_rows,)."""
         self._check_fitted()
         return 1.0 - self.scorecard_.predict_proba(frame.select(self.input_features_).to_pandas())[:, 1]
+
+    def contributions(self, frame: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """Return each feature's contribution to the log-odds of the event, centred on the training mean.
+
+        For a logistic regression on WoE values the contribution of feature
+        ``f`` is ``coef_f * (woe_f - mean training woe_f)``, which is also its
+        exact SHAP value under independent features, so these reasons read
+        like the booster's ``pred_contrib``.
+
+        Returns
+        -------
+        contributions : np.ndarray of shape (n_rows, n_features)
+        features : list of str
+            Column order of ``contributions``.
+        """
+        self._check_fitted()
+        woe = self.scorecard_.binning_process_.transform(frame.select(self.input_features_).to_pandas(), metric="woe")
+        values = np.asarray(woe[self.selected_], dtype=float)
+        coef = np.asarray(self.scorecard_.estimator_.coef_[0], dtype=float)
+        # The regression models the non-event, so its signs are flipped for the event.
+        return -(values - self.woe_means_) * coef, list(self.selected_)
 
     def reconcile(self, frame: pl.DataFrame) -> np.ndarray:
         """Recompute each debtor's score from the points table alone.

@@ -79,6 +79,10 @@ class AssessSettings(BaseModel):
     interval_bins: int = Field(
         10, ge=1, le=100, description="Bins of the predicted rate within which the conformal residual quantiles are taken (Mondrian conformal)."
     )
+    champion_selection: Literal["validation", "lightgbm", "woe_scorecard"] = Field(
+        "validation",
+        description="Which model scores willingness and ability: the one with the higher AUC on the validation slice, or a fixed choice.",
+    )
     challenger: bool = Field(
         True, description="Also fit a WoE scorecard for willingness and ability, compare it on the validation slice and save its points table."
     )
