@@ -1,8 +1,8 @@
 """Command-line interface: a thin Typer layer over :mod:`sanhua.pipeline`.
 
 Messages go to stderr in the chosen language (``--lang``, ``SANHUA_LANG``,
-default zh-CN); a failure prints what failed and how to fix it and exits
-with a non-zero code: 2 for bad input or settings, 1 for anything else.
+default zh-CN). A failure prints what failed and how to fix it, then exits
+with code 2 for bad input or settings and 1 for anything else.
 """
 
 from __future__ import annotations

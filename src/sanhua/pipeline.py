@@ -170,7 +170,7 @@ def fit(
 
     The bundle also stores the monitoring baseline (the binned features and
     scores of the history, see :mod:`sanhua.governance.monitor`). With a
-    ``registry``, the model is registered there as a draft; a fit that would
+    ``registry``, the model is registered there as a draft. A fit that would
     replace a validated or approved model is rejected before anything is written.
     """
     _require_path(history, "history", "give a loans file or a folder of canonical tables with outcomes")

@@ -60,7 +60,7 @@ class AssessSettings(BaseModel):
     codes need per-tree contributions for every loan, so they are kept to a
     few hundred trees. The recovery regression uses ``recovery_booster``
     with a small learning rate (0.01), so that the number of trees chosen on
-    a small validation slice is stable; it needs no contributions.
+    a small validation slice is stable. It needs no contributions.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -142,7 +142,7 @@ def _lost_contact(frame: pl.DataFrame, has_events: bool, has_contacts: bool) -> 
     else:
         silent = pl.lit(False)
     unreachable = (pl.col("n_reachable_contacts") == 0) if has_contacts else pl.lit(True)
-    # Without any contact evidence (no events table, no phone column) nobody is flagged.
+    # Without any contact evidence (no events table, no phone column) no loan is flagged.
     if not has_events and "phone_valid" not in frame.columns:
         return pl.lit(False)
     return ((no_phone | silent) & unreachable).alias("lost_contact")

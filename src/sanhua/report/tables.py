@@ -121,7 +121,7 @@ def check_loans(loans: pl.DataFrame) -> None:
     if bad.height:
         listed = ", ".join(f"{row['category']!r} ({row['len']} loans)" for row in bad.head(5).iter_rows(named=True))
         raise ReportDataError(
-            f"Column 'category' of the loans frame holds values other than A, B or C: {listed}. "
+            f"Column 'category' of the loans frame contains invalid values (allowed: A, B, C): {listed}. "
             "Every scored loan must have a category; check the segmentation stage's output."
         )
 
@@ -520,7 +520,7 @@ def check_curve(curve: pl.DataFrame) -> pl.DataFrame:
     unknown = sorted(set(frame["source"].drop_nulls().to_list()) - set(CURVE_SOURCES)) + (["null"] if frame["source"].null_count() else [])
     if unknown:
         raise ReportDataError(
-            f"The recovery curve's source column holds {unknown}; allowed: {', '.join(CURVE_SOURCES)}."
+            f"The recovery curve's source column contains invalid values {unknown}; allowed: {', '.join(CURVE_SOURCES)}."
         )
     # Empirical first: it is the curve learnt from the bank's own history.
     order = pl.col("source").replace_strict({name: rank for rank, name in enumerate(CURVE_SOURCES)}, return_dtype=pl.Int32)

@@ -478,7 +478,11 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
         ]
         if with_passes:
             outcome = passes.get(name)
-            row.append(Cell(MISSING if outcome is None else translate("report.backtest.passed" if outcome else "report.backtest.failed", language)))
+            if outcome is None:
+                row.append(Cell(MISSING))
+            else:
+                key = "report.backtest.passed" if outcome else "report.backtest.failed"
+                row.append(Cell(translate(key, language)))
         rows.append(row)
     columns = ["metric", "model", "model_ci", "baseline", "baseline_ci"] + (["passes"] if with_passes else [])
     section.tables.append(

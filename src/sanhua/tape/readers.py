@@ -49,7 +49,7 @@ _TRANSCODE_BLOCK = 1 << 24
 
 @dataclass
 class FileInfo:
-    """What was read from one input file (recorded in ``Tape.inputs``)."""
+    """Description of one input file as read (recorded in ``Tape.inputs``)."""
 
     path: str
     table: str
@@ -347,8 +347,13 @@ def _pick_header(rows: list[list[str | None]], expected: list[str], path: Path, 
             best, best_score = index, score
     header = [(c or "").strip() for c in rows[best]] if rows else []
     if best_score <= 0 or expected[0] not in {c.lstrip("\ufeff") for c in header}:
-        shown = header if best_score > 0 else (rows[0] if rows else [])
-        found = ", ".join(c for c in shown if c)[:400]
+        if best_score > 0:
+            candidate = header
+        elif rows:
+            candidate = rows[0]
+        else:
+            candidate = []
+        found = ", ".join(c for c in candidate if c)[:400]
         raise InputFileError(
             f"{path}: columns missing: {expected[0]}; found: {found or '(nothing)'}; check --profile "
             f"(the {info.table} table's headers are listed in docs/profiles.md) or --encoding"
