@@ -283,7 +283,7 @@ def _output(frame: pl.DataFrame) -> pl.DataFrame:
     rest = [
         c
         for c in (
-            "exposure_at_default", "expected_recovery_rate", "expected_recovery_low", "expected_recovery_high",
+            "exposure_at_default", "expected_recovery_rate", "p_any_recovery", "expected_recovery_rate_if_any", "expected_recovery_low", "expected_recovery_high",
             "product", "hardship", "lost_contact", "segment_rule", "short_plan",
         )
         if c in frame.columns

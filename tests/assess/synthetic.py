@@ -35,8 +35,15 @@ class SyntheticTape:
         return self.tables.get(name)
 
 
-def make_tape(n: int = 3000, seed: int = 7, as_of: date = date(2024, 6, 30)) -> tuple[SyntheticTape, pl.DataFrame]:
-    """Return a tape with lifetime outcomes and the latent values per loan."""
+def make_tape(
+    n: int = 3000, seed: int = 7, as_of: date = date(2024, 6, 30), nothing_recovered: bool = False
+) -> tuple[SyntheticTape, pl.DataFrame]:
+    """Return a tape with lifetime outcomes and the latent values per loan.
+
+    With ``nothing_recovered``, debtors who did not engage and whose ability
+    is below 0.45 recover nothing (about a third of the loans), so that the
+    share with any recovery is far from 0 and 1.
+    """
     rng = np.random.default_rng(seed)
     willingness = rng.beta(2, 2, n)
     ability = rng.beta(2, 2, n)
@@ -75,6 +82,8 @@ def make_tape(n: int = 3000, seed: int = 7, as_of: date = date(2024, 6, 30)) -> 
     )
     engaged = rng.random(n) < willingness
     rate = np.where(engaged, 0.4 * ability + 0.05, 0.25 * ability) * rng.uniform(0.7, 1.3, n)
+    if nothing_recovered:
+        rate = np.where(~engaged & (ability < 0.45), 0.0, rate)
     outcomes = pl.DataFrame(
         {
             "loan_id": ids,

@@ -14,7 +14,7 @@ from report_data import make_curve, make_loans, make_record
 
 from sanhua.errors import ConfigError, InputFileError
 from sanhua.report import REPORT_FILE, ReportDataError, write_report
-from sanhua.report.i18n import translate
+from sanhua.report.i18n import format_percent, translate
 
 
 class _Page(HTMLParser):
@@ -282,3 +282,22 @@ def test_report_file_mode_follows_umask(tmp_path: Path) -> None:
         os.umask(previous)
 
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    ("recovery", "key"),
+    [
+        ({"model": "two_part", "any_recovery_share": 0.981, "any_recovery_degenerate": True}, "report.value.recovery_degenerate"),
+        ({"model": "two_part", "any_recovery_share": 0.72, "any_recovery_degenerate": False, "any_validation_auc": 0.834}, "report.value.recovery_two_part"),
+        ({"model": "single", "any_recovery_share": 0.72, "any_recovery_degenerate": False}, "report.value.recovery_single"),
+    ],
+)
+def test_report_says_how_recovery_was_modelled(tmp_path: Path, recovery: dict, key: str) -> None:
+    loans = make_loans(50)
+    record = make_record(loans)
+    record["model"]["metrics"]["recovery"] = recovery
+    path = write_report(tmp_path, loans, record, make_curve(), language="en")
+    _, page = _parse(path)
+    text = " ".join(" ".join(page.text).split())
+    expected = translate(key, "en", share=format_percent(recovery["any_recovery_share"], "en"), auc="0.834")
+    assert expected in text

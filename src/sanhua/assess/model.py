@@ -5,8 +5,13 @@ Three LightGBM models are fit on the mature loans of a history:
 - ``willingness``: binary, target ``willing`` (see :mod:`sanhua.assess.targets`),
   on the willingness feature group only;
 - ``ability``: binary, target ``able``, on the ability feature group only;
-- ``recovery``: regression of the capped recovery rate on every feature
-  group, giving ``expected_recovery_rate`` (expected lifetime recovery / EAD).
+- ``recovery``: a two-part model on every feature group, giving
+  ``expected_recovery_rate`` (expected lifetime recovery / EAD) =
+  ``p_any_recovery`` (classifier of any recovery, ``recovery_any``) x
+  ``expected_recovery_rate_if_any`` (regression of the capped rate on the
+  loans that recovered something). Where almost every loan (or almost none)
+  recovers something, the first part is degenerate: one regression then
+  covers every loan.
 
 Fitting: the latest ``validation_months`` of the history (by as-of date) are
 the validation slice that picks the number of trees by early stopping; then
@@ -115,7 +120,9 @@ class Assessor:
     Attributes
     ----------
     boosters_ : dict of str to lightgbm.Booster
-        The three fitted models.
+        The fitted models: ``willingness``, ``ability``, ``recovery`` (rate
+        given any recovery) and, unless that part is degenerate,
+        ``recovery_any``.
     encoders_ : dict of str to _Encoder
         Feature list and category levels of each model.
     calibration_ : dict
@@ -200,7 +207,10 @@ class Assessor:
         for name in MODELS:
             if not groups[name]:
                 raise ModelError(f"the {name} model has no features on this tape; check the profile's [features] section")
-            self._fit_one(name, data, groups[name], features.categorical, targets_np[name], ead, is_validation)
+            if name == "recovery":
+                self._fit_recovery(data, groups[name], features.categorical, targets_np[name], ead, is_validation)
+            else:
+                self._fit_one(name, data, groups[name], features.categorical, targets_np[name], is_validation)
 
         self._fit_baseline(data)
         self.median_rate_ = targets.median_rate
@@ -212,29 +222,19 @@ class Assessor:
         logger.info("assessment models fit on %d loans in %.1f s", data.height, self.metrics_["fit_seconds"])
         return self
 
-    def _fit_one(self, name, data, feature_names, categorical, y, ead, is_validation) -> None:
+    def _fit_one(self, name, data, feature_names, categorical, y, is_validation) -> None:
         settings = self.settings_
-        objective = "regression" if name == "recovery" else "binary"
+        objective = "binary"
         encoder = _Encoder.fit(data, feature_names, categorical)
         x = encoder.transform(data)
         params = _lgb_params(settings, objective)
         cats = encoder.categorical_indices
 
-        if objective == "binary" and (y.min() == y.max()):
+        if y.min() == y.max():
             raise ModelError(f"the {name} target has one class only ({int(y[0])}) in the history; the model cannot be fit")
 
         # 1. Number of trees by early stopping on the validation slice.
-        booster_settings = settings.recovery_booster if objective == "regression" else settings.booster
-        train = lgb.Dataset(x[~is_validation], y[~is_validation], categorical_feature=cats, free_raw_data=False)
-        valid = lgb.Dataset(x[is_validation], y[is_validation], categorical_feature=cats, reference=train)
-        booster = lgb.train(
-            params,
-            train,
-            num_boost_round=booster_settings.max_trees,
-            valid_sets=[valid],
-            callbacks=[lgb.early_stopping(booster_settings.early_stopping_rounds, verbose=False)],
-        )
-        n_trees = max(int(booster.best_iteration or booster_settings.max_trees), 10)
+        booster, n_trees = _early_stopped(params, settings.booster, x, y, is_validation, cats)
         valid_pred = booster.predict(x[is_validation], num_iteration=n_trees)
         metrics = {"n_trees": n_trees, "n_features": len(feature_names)}
         metrics.update(_metrics(objective, y[is_validation], valid_pred, prefix="validation_"))
@@ -245,18 +245,9 @@ class Assessor:
         for train_idx, test_idx in folds.split(x):
             fold = lgb.train(params, lgb.Dataset(x[train_idx], y[train_idx], categorical_feature=cats), num_boost_round=n_trees)
             oof[test_idx] = fold.predict(x[test_idx])
-        if objective == "binary":
-            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof, y)
-            self.calibration_[name] = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
-            metrics.update(_metrics(objective, y, iso.predict(oof), prefix="oof_calibrated_"))
-        else:
-            oof = np.clip(oof, 0.0, None)
-            factor = float(np.sum(y * ead) / np.sum(oof * ead)) if np.sum(oof * ead) > 0 else 1.0
-            self.calibration_[name] = {"level_factor": factor, "intervals": _conformal_bins(oof * factor, y, settings)}
-            metrics.update(_metrics(objective, y, oof * factor, prefix="oof_"))
-            metrics["level_factor"] = factor
-            # Share with any recovery: near 0 or 1, a two-part model (P(any) x E[rate | any]) has a degenerate first part.
-            metrics["any_recovery_share"] = float(np.mean(y > 0))
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof, y)
+        self.calibration_[name] = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+        metrics.update(_metrics(objective, y, iso.predict(oof), prefix="oof_calibrated_"))
 
         # 3. Final model on the whole history.
         final = lgb.train(params, lgb.Dataset(x, y, categorical_feature=cats), num_boost_round=n_trees)
@@ -264,8 +255,90 @@ class Assessor:
         self.encoders_[name] = encoder
         self.metrics_[name] = metrics
 
-        if objective == "binary" and settings.challenger:
+        if settings.challenger:
             self._fit_challenger(name, data, feature_names, categorical, y, is_validation)
+
+    def _fit_recovery(self, data, feature_names, categorical, y, ead, is_validation) -> None:
+        """Fit the expected-recovery model: P(any recovery) x E[rate | any recovery].
+
+        The second part is a regression of the capped rate on the loans that
+        recovered something. The first part is a classifier of ``rate > 0``
+        with isotonic calibration. It is degenerate when the share of loans
+        with any recovery is within ``degenerate_share`` of 0 or 1. Then the
+        regression covers every loan, as with ``recovery_model="single"``,
+        and the metrics record the degeneracy. Out-of-fold
+        products fit the EAD-weighted level factor and the conformal intervals.
+        """
+        settings = self.settings_
+        encoder = _Encoder.fit(data, feature_names, categorical)
+        x = encoder.transform(data)
+        cats = encoder.categorical_indices
+        reg_params = _lgb_params(settings, "regression")
+        clf_params = _lgb_params(settings, "binary")
+
+        # 1. Which part is modelled: the conditional loans and whether P(any) needs a classifier.
+        any_recovery = (y > 0).astype(np.float64)
+        share = float(any_recovery.mean())
+        two_part = settings.recovery_model == "two_part"
+        minority = min(any_recovery.sum(), len(y) - any_recovery.sum())
+        degenerate = not (settings.degenerate_share <= share <= 1.0 - settings.degenerate_share) or minority < 20
+        classify = two_part and not degenerate
+        # A degenerate first part carries no ranking, and dropping the few loans of the rare class loses information:
+        # the regression then covers every loan, as in the single model.
+        conditional = any_recovery > 0 if classify else np.ones(len(y), dtype=bool)
+        if conditional.sum() < _MIN_TRAINING_LOANS:
+            raise ModelError(
+                f"only {int(conditional.sum())} history loans recovered anything; at least {_MIN_TRAINING_LOANS} are needed "
+                "for the recovery model. Give a longer history or set assess.recovery_model = \"single\"."
+            )
+        if two_part and degenerate:
+            logger.info("P(any recovery) is degenerate: %.1f %% of the history's loans recovered something; one regression covers every loan", 100 * share)
+
+        # 2. Number of trees of each part by early stopping on the validation slice.
+        regression, reg_trees = _early_stopped(reg_params, settings.recovery_booster, x[conditional], y[conditional], is_validation[conditional], cats)
+        p_valid = np.ones(int(is_validation.sum()))
+        metrics: dict = {"n_features": len(feature_names), "n_trees": reg_trees, "model": settings.recovery_model}
+        if classify:
+            classifier, clf_trees = _early_stopped(clf_params, settings.booster, x, any_recovery, is_validation, cats)
+            p_valid = classifier.predict(x[is_validation], num_iteration=clf_trees)
+            metrics["any_n_trees"] = clf_trees
+            metrics.update(_metrics("binary", any_recovery[is_validation], p_valid, prefix="any_validation_"))
+        valid_pred = p_valid * np.clip(regression.predict(x[is_validation], num_iteration=reg_trees), 0.0, None)
+        metrics.update(_metrics("regression", y[is_validation], valid_pred, prefix="validation_"))
+
+        # 3. Out-of-fold predictions of both parts for the calibration.
+        oof_rate = np.zeros(len(y))
+        oof_any = np.ones(len(y))
+        folds = KFold(settings.calibration_folds, shuffle=True, random_state=settings.seed)
+        for train_idx, test_idx in folds.split(x):
+            fit_idx = train_idx[conditional[train_idx]]
+            fold = lgb.train(reg_params, lgb.Dataset(x[fit_idx], y[fit_idx], categorical_feature=cats), num_boost_round=reg_trees)
+            oof_rate[test_idx] = np.clip(fold.predict(x[test_idx]), 0.0, None)
+            if classify:
+                fold = lgb.train(clf_params, lgb.Dataset(x[train_idx], any_recovery[train_idx], categorical_feature=cats), num_boost_round=clf_trees)
+                oof_any[test_idx] = fold.predict(x[test_idx])
+        part = {"model": settings.recovery_model, "any_share": share, "degenerate": bool(two_part and degenerate), "classifier": classify}
+        if classify:
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(oof_any, any_recovery)
+            part["any_x"], part["any_y"] = iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
+            oof_any = iso.predict(oof_any)
+            metrics.update(_metrics("binary", any_recovery, oof_any, prefix="any_oof_calibrated_"))
+        else:
+            part["any_constant"] = share
+        oof = oof_any * oof_rate
+        factor = float(np.sum(y * ead) / np.sum(oof * ead)) if np.sum(oof * ead) > 0 else 1.0
+        self.calibration_["recovery"] = {"level_factor": factor, "intervals": _conformal_bins(oof * factor, y, settings), "two_part": part}
+        metrics.update(_metrics("regression", y, oof * factor, prefix="oof_"))
+        metrics["level_factor"] = factor
+        metrics["any_recovery_share"] = share
+        metrics["any_recovery_degenerate"] = part["degenerate"]
+
+        # 4. Final models on the whole history.
+        self.boosters_["recovery"] = lgb.train(reg_params, lgb.Dataset(x[conditional], y[conditional], categorical_feature=cats), num_boost_round=reg_trees)
+        if classify:
+            self.boosters_["recovery_any"] = lgb.train(clf_params, lgb.Dataset(x, any_recovery, categorical_feature=cats), num_boost_round=clf_trees)
+        self.encoders_["recovery"] = encoder
+        self.metrics_["recovery"] = metrics
 
     def _fit_challenger(self, name, data, feature_names, categorical, y, is_validation) -> None:
         """Fit the WoE scorecard challenger, compare it with the booster on the validation slice and pick the champion.
@@ -347,8 +420,15 @@ class Assessor:
             threads = self.settings_.booster.threads
             raw = booster.predict(x, num_threads=threads)
             if name == "recovery":
-                rate = np.clip(raw, 0.0, None) * self.calibration_[name]["level_factor"]
+                calibration = self.calibration_[name]
+                scaled = np.clip(raw, 0.0, None) * calibration["level_factor"]
+                p_any, is_product = self._p_any_recovery(x, threads)
+                # The regression is the rate given any recovery (two parts), or the whole rate (degenerate or single).
+                rate = p_any * scaled if is_product else scaled
+                conditional = scaled if is_product else scaled / np.maximum(p_any, 1e-12)
                 out["expected_recovery_rate"] = rate
+                out["p_any_recovery"] = p_any
+                out["expected_recovery_rate_if_any"] = conditional
                 intervals = self.calibration_[name].get("intervals")
                 if intervals is not None:
                     out["expected_recovery_rate_low"], out["expected_recovery_rate_high"] = _apply_conformal(rate, intervals)
@@ -375,6 +455,22 @@ class Assessor:
         )
         result = pl.DataFrame(out).with_columns(reasons_zh, reasons_en)
         return result
+
+    def _p_any_recovery(self, x: np.ndarray, threads: int) -> tuple[np.ndarray, bool]:
+        """Return P(any recovery) per loan and whether the recovery regression is conditional on it.
+
+        With a classifier, the calibrated probability (the regression is the
+        rate given any recovery). Otherwise the history's share with any
+        recovery, a constant (the regression is the whole rate); a bundle
+        written before the two-part model gives 1.
+        """
+        part = self.calibration_["recovery"].get("two_part")
+        if part is None:
+            return np.ones(x.shape[0]), False
+        if not part["classifier"]:
+            return np.full(x.shape[0], float(part["any_constant"])), False
+        raw = self.boosters_["recovery_any"].predict(x, num_threads=threads)
+        return np.clip(np.interp(raw, part["any_x"], part["any_y"]), 0.0, 1.0), True
 
     def baseline_rate(self, loans: pl.DataFrame) -> pl.Series:
         """Return the naive baseline recovery rate of each loan: the history's EAD-weighted rate of its grade."""
@@ -445,6 +541,11 @@ class Assessor:
             if not model_file.is_file():
                 raise ModelError(f"{model_file} is missing from the model folder; refit with `sanhua fit`.")
             self.boosters_[name] = lgb.Booster(model_file=str(model_file))
+        if bundle["calibration"]["recovery"].get("two_part", {}).get("classifier"):
+            model_file = model_dir / "recovery_any.txt"
+            if not model_file.is_file():
+                raise ModelError(f"{model_file} is missing from the model folder; refit with `sanhua fit`.")
+            self.boosters_["recovery_any"] = lgb.Booster(model_file=str(model_file))
         self.encoders_ = {name: _Encoder(bundle["features"][name], bundle["levels"][name]) for name in MODELS}
         self.calibration_ = bundle["calibration"]
         self.metrics_ = bundle["metrics"]
@@ -466,6 +567,27 @@ class Assessor:
                     self.challengers_[name] = pickle.load(handle)
         self.bundle_ = bundle
         return self
+
+
+def _early_stopped(params: dict, booster_settings, x: np.ndarray, y: np.ndarray, is_validation: np.ndarray, cats: list[int]) -> tuple[lgb.Booster, int]:
+    """Train on the loans before the validation slice and pick the number of trees by early stopping on it.
+
+    A slice with fewer than 20 loans on either side (a short history, or few
+    loans in a conditional part) is replaced by the latest 20 % of the rows,
+    which are in as-of order.
+    """
+    if is_validation.sum() < 20 or (~is_validation).sum() < 20:
+        is_validation = np.arange(len(y)) >= int(len(y) * 0.8)
+    train = lgb.Dataset(x[~is_validation], y[~is_validation], categorical_feature=cats, free_raw_data=False)
+    valid = lgb.Dataset(x[is_validation], y[is_validation], categorical_feature=cats, reference=train)
+    booster = lgb.train(
+        params,
+        train,
+        num_boost_round=booster_settings.max_trees,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(booster_settings.early_stopping_rounds, verbose=False)],
+    )
+    return booster, max(int(booster.best_iteration or booster_settings.max_trees), 10)
 
 
 def _conformal_bins(pred: np.ndarray, y: np.ndarray, settings: AssessSettings) -> dict:

@@ -79,6 +79,23 @@ class AssessSettings(BaseModel):
     interval_bins: int = Field(
         10, ge=1, le=100, description="Bins of the predicted rate within which the conformal residual quantiles are taken (Mondrian conformal)."
     )
+    recovery_model: Literal["two_part", "single"] = Field(
+        "two_part",
+        description=(
+            "Expected recovery as P(any recovery) x E[recovery rate | any recovery] (two_part), or one regression "
+            "of the rate on every loan (single)."
+        ),
+    )
+    degenerate_share: float = Field(
+        0.02,
+        ge=0,
+        lt=0.5,
+        description=(
+            "If the share of history loans with any recovery is below this or above 1 minus this, the first part of the "
+            "two-part model is degenerate: one regression of the rate covers every loan, and the report says so. "
+            "ASSUMPTION: 2 %, where a classifier has too few loans of the rare class to rank them."
+        ),
+    )
     champion_selection: Literal["validation", "lightgbm", "woe_scorecard"] = Field(
         "validation",
         description="Which model scores willingness and ability: the one with the higher AUC on the validation slice, or a fixed choice.",

@@ -407,6 +407,22 @@ def _value(summaries: Summaries, language: str) -> Section:
     return section
 
 
+def _add_recovery_model(section: Section, record: Mapping[str, Any], language: str) -> None:
+    """Say how expected recovery was modelled: two parts, or one regression because the first part is degenerate."""
+    recovery = (((record.get("model") or {}).get("metrics")) or {}).get("recovery")
+    if not isinstance(recovery, Mapping) or "any_recovery_share" not in recovery:
+        return
+    share = format_percent(recovery["any_recovery_share"], language)
+    if recovery.get("any_recovery_degenerate"):
+        section.paragraphs.append(translate("report.value.recovery_degenerate", language, share=share))
+    elif recovery.get("model") == "two_part":
+        auc = recovery.get("any_validation_auc")
+        auc_text = format_decimal(auc, language, 3) if auc is not None else MISSING
+        section.paragraphs.append(translate("report.value.recovery_two_part", language, share=share, auc=auc_text))
+    else:
+        section.paragraphs.append(translate("report.value.recovery_single", language, share=share))
+
+
 def _reasons(summaries: Summaries, language: str) -> Section:
     minimum = summaries.reasons_min_loans
     section = Section("reasons", translate("report.reasons.title", language), paragraphs=[translate("report.reasons.intro", language, min_loans=minimum)])
@@ -728,6 +744,7 @@ def build_sections(record: Mapping[str, Any], summaries: Summaries, language: st
         _value(summaries, language),
         _reasons(summaries, language),
     ]
+    _add_recovery_model(sections[5], record, language)
 
     backtest = record.get("backtest")
     if isinstance(backtest, Mapping) and backtest:
