@@ -36,9 +36,11 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, model_validator
 from scipy.optimize import brentq
+from scipy.stats import norm
 
 from sanhua.errors import ConfigError, ModelError, NotFittedError
 from sanhua.value.checks import InputDataError, check_no_nulls, check_non_negative, require_columns
+from sanhua.value.mack import MackResult, exponential_tail, mack_chain_ladder
 from sanhua.value.params import assumption_rows, param
 
 __all__ = ["CurveSettings", "RecoveryCurve", "months_between"]
@@ -49,6 +51,25 @@ _STAGE = "recovery curve"
 _COHORT_EVERY = {"month": "1mo", "quarter": "1q", "year": "1y"}
 _TRIANGLE_SCHEMA = {"cohort": pl.Date, "month": pl.Int32, "cumulative_amount": pl.Float64, "ead": pl.Float64, "cumulative_rate": pl.Float64}
 _LDF_SCHEMA = {"month": pl.Int32, "ldf": pl.Float64, "cdf": pl.Float64}
+_BANDS_SCHEMA = {
+    "month": pl.Int32,
+    "cumulative": pl.Float64,
+    "cumulative_low": pl.Float64,
+    "cumulative_high": pl.Float64,
+    "recovery_rate": pl.Float64,
+    "recovery_rate_low": pl.Float64,
+    "recovery_rate_high": pl.Float64,
+}
+_COHORTS_SCHEMA = {
+    "cohort": pl.Date,
+    "loans": pl.UInt32,
+    "ead": pl.Float64,
+    "maturity": pl.Int32,
+    "observed_cells": pl.Int32,
+    "projected_cells": pl.Int32,
+    "sparse": pl.Boolean,
+    "completion": pl.Utf8,
+}
 
 
 def months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
@@ -133,6 +154,24 @@ class RecoveryCurve:
     cohort : {"month", "quarter", "year"}, default "quarter"
         Period that groups loans by default date into the rows (origins) of
         the development triangle.
+    tail : float or "exponential", default 1.0
+        Development factor beyond ``max_month``. A number >= 1 is used as
+        given; ``"exponential"`` fits ``log(f[k] - 1)`` linearly in ``k``
+        and multiplies the extrapolated factors over 100 more months. The
+        tail's share of lifetime recovery is received in month ``max_month``
+        (recoveries after ``max_month`` count there), so the marginals still
+        sum to 1.
+    band_level : float, default 0.90
+        Two-sided confidence level of ``bands_``.
+    min_cohort_loans : int, default 1
+        Cohorts with fewer loans are *sparse*: they are left out of the link
+        ratios and Mack's sigmas (one loan's timing would steer a link) but
+        are still completed and counted in ``recovery_rate_by_month_``.
+        ``cohorts_`` flags them.
+    recovery_cap : float, default 1.0
+        Largest cumulative recovery of one loan, as a fraction of its EAD.
+        Cash beyond it is cut from the loan's latest months (the earliest
+        cash is kept); ``n_capped_`` and ``capped_amount_`` report it.
 
     Attributes
     ----------
@@ -158,6 +197,27 @@ class RecoveryCurve:
     n_lifetime_only_, n_undated_, n_unmatched_outcomes_ : int
         Loans with a lifetime outcome row, loans without a default date, and
         outcome rows of loans missing from the loans table, all left out.
+    mack_ : MackResult or None
+        Mack chain ladder on the cohort triangle (amounts in the loans'
+        currency); None for a configured curve, or when a link ratio is
+        undefined (nothing recovered by a month in every cohort observed then).
+    bands_ : polars.DataFrame
+        ``month``, ``cumulative`` with ``cumulative_low`` and
+        ``cumulative_high``, ``recovery_rate`` with ``recovery_rate_low`` and
+        ``recovery_rate_high``, at ``band_level``. Bands collapse to the
+        curve where no uncertainty is estimated (configured curve, no Mack).
+    cohorts_ : polars.DataFrame
+        One row per cohort: ``loans``, ``ead``, ``maturity`` (months
+        observed), ``observed_cells``, ``projected_cells`` (cells filled by
+        the completion, never silently), ``sparse`` and ``completion``
+        (``observed``, ``chain_ladder`` or ``bornhuetter_ferguson``).
+    n_capped_ : int
+        Loans whose recoveries exceeded ``recovery_cap`` times EAD.
+    capped_amount_ : float
+        Cash cut by the cap, summed over loans (mixed currencies are summed as
+        numbers, so read it per currency when a tape mixes them).
+    tail_ : float
+        Tail factor used.
 
     Notes
     -----
@@ -173,14 +233,25 @@ class RecoveryCurve:
        cohort has reached gets 1 (no further recovery assumed past the oldest
        cohort's development). A link whose denominator is 0 but numerator is
        positive gets an infinite factor: nothing was recovered by month k.
-    4. Cumulative share ``F[k] = 1 / prod(f[k:])``; ``marginal = diff(F)``.
+    4. Cumulative share ``F[k] = 1 / (prod(f[k:]) * tail)`` below
+       ``max_month`` and ``F[max_month] = 1``; ``marginal = diff(F)``.
        Immature cohorts enter only the links they have reached, so they do
-       not pull the curve down.
+       not pull the curve down. Volume-weighted ratios of non-negative
+       cumulative amounts are >= 1, so ``F`` is non-decreasing and in [0, 1].
     5. ``recovery_rate_by_month_`` completes each cohort to ``max_month`` by
        ``C[c, k] = C[c, m] * F[k] / F[m]`` (``m`` its maturity). A cohort
        with ``F[m] = 0`` (or no observed month) gets the Bornhuetter-Ferguson
        completion ``C[c, m] + u * EAD[c] * (F[k] - F[m])``, with ``u`` the
        pooled ultimate rate of the other cohorts.
+    6. Mack's standard errors (:mod:`sanhua.value.mack`) give the bands.
+       ``cumulative`` is bounded by the parameter error of the link ratios,
+       ``F[k] * exp(+-z * sqrt(sum_{j >= k} (se(f[j]) / f[j]) ** 2))``;
+       ``recovery_rate`` by the Mack standard error of the total, spread over
+       the months in proportion to the amount projected by each month. Both
+       are clipped to [0, 1] (rates to ``[0, recovery_cap]``) and made
+       non-decreasing by a running maximum. NOTE: the spread of the total
+       error over months is an approximation; only the ultimate's error is
+       Mack's.
 
     NOTE: outcomes are assumed complete from month 1 for every loan in the
     triangle. Recoveries that a tape leaves out before a loan's
@@ -189,9 +260,22 @@ class RecoveryCurve:
     of the triangle because their timing is unknown.
     """
 
-    def __init__(self, max_month: int = 60, cohort: Literal["month", "quarter", "year"] = "quarter") -> None:
+    def __init__(
+        self,
+        max_month: int = 60,
+        cohort: Literal["month", "quarter", "year"] = "quarter",
+        *,
+        tail: float | Literal["exponential"] = 1.0,
+        band_level: float = 0.90,
+        min_cohort_loans: int = 1,
+        recovery_cap: float = 1.0,
+    ) -> None:
         self.max_month = max_month
         self.cohort = cohort
+        self.tail = tail
+        self.band_level = band_level
+        self.min_cohort_loans = min_cohort_loans
+        self.recovery_cap = recovery_cap
 
     # ------------------------------------------------------------------ fit
 
@@ -200,6 +284,16 @@ class RecoveryCurve:
             raise ConfigError(f"RecoveryCurve: max_month must be an integer in [1, 600], got {self.max_month!r}.")
         if self.cohort not in _COHORT_EVERY:
             raise ConfigError(f"RecoveryCurve: cohort must be one of {sorted(_COHORT_EVERY)}, got {self.cohort!r}.")
+        if self.tail != "exponential" and (
+            isinstance(self.tail, bool) or not isinstance(self.tail, int | float) or not math.isfinite(self.tail) or self.tail < 1
+        ):
+            raise ConfigError(f"RecoveryCurve: tail must be a number >= 1 or 'exponential', got {self.tail!r}.")
+        if not isinstance(self.band_level, int | float) or not 0 < self.band_level < 1:
+            raise ConfigError(f"RecoveryCurve: band_level must lie in (0, 1), got {self.band_level!r}.")
+        if isinstance(self.min_cohort_loans, bool) or not isinstance(self.min_cohort_loans, int) or self.min_cohort_loans < 1:
+            raise ConfigError(f"RecoveryCurve: min_cohort_loans must be an integer >= 1, got {self.min_cohort_loans!r}.")
+        if not isinstance(self.recovery_cap, int | float) or not math.isfinite(self.recovery_cap) or self.recovery_cap <= 0:
+            raise ConfigError(f"RecoveryCurve: recovery_cap must be a positive fraction of EAD, got {self.recovery_cap!r}.")
 
     def _check_inputs(self, outcomes: pl.DataFrame, loans: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Validate both tables; return them without undated loans and without outcomes of unknown loans."""
@@ -342,6 +436,7 @@ class RecoveryCurve:
                 "Drop loans that had not defaulted by the cut-off."
             )
 
+        monthly = self._cap_recoveries(monthly, timed_loans)
         self._fit_triangle(timed_loans, monthly, max_month)
         self.source_ = "empirical"
         self.cutoff_date_ = cutoff_date
@@ -361,10 +456,41 @@ class RecoveryCurve:
         )
         return self
 
+    def _cap_recoveries(self, monthly: pl.DataFrame, timed_loans: pl.DataFrame) -> pl.DataFrame:
+        """Cut each loan's cash beyond ``recovery_cap * EAD``, latest months first; record what was cut."""
+        capped = (
+            monthly.join(timed_loans.select("loan_id", "ead"), on="loan_id")
+            .sort("loan_id", "month")
+            .with_columns((pl.col("ead") * self.recovery_cap).alias("_cap"))
+            .with_columns(pl.col("amount").cum_sum().over("loan_id").alias("_cumulative"))
+            .with_columns(
+                (
+                    pl.min_horizontal("_cumulative", "_cap")
+                    - pl.min_horizontal(pl.col("_cumulative") - pl.col("amount"), pl.col("_cap"))
+                ).alias("_kept")
+            )
+        )
+        over = capped.filter(pl.col("_kept") < pl.col("amount") - 1e-9)
+        self.n_capped_ = int(over["loan_id"].n_unique())
+        self.capped_amount_ = float((over["amount"] - over["_kept"]).sum())
+        if self.n_capped_:
+            logger.warning(
+                "recovery curve: %d loan(s) recovered more than %.2f x EAD; %.2f of cash cut from their latest months",
+                self.n_capped_,
+                self.recovery_cap,
+                self.capped_amount_,
+            )
+        return capped.select("loan_id", "month", pl.col("_kept").alias("amount"), "default_date")
+
+    def _tail_factor(self, ldf: np.ndarray) -> float:
+        if self.tail == "exponential":
+            return exponential_tail(ldf[np.isfinite(ldf)])
+        return float(self.tail)
+
     def _fit_triangle(self, timed_loans: pl.DataFrame, monthly: pl.DataFrame, max_month: int) -> None:
         cohorts = (
             timed_loans.group_by("cohort")
-            .agg(pl.col("ead").sum(), pl.col("maturity").min())
+            .agg(pl.col("ead").sum(), pl.col("maturity").min(), pl.len().alias("loans"))
             .sort("cohort")
         )
         n_cohorts = cohorts.height
@@ -383,11 +509,19 @@ class RecoveryCurve:
 
         ead = cohorts["ead"].to_numpy()
         maturity = cohorts["maturity"].to_numpy()
+        sparse = cohorts["loans"].to_numpy() < self.min_cohort_loans
         observed = np.arange(1, max_month + 1)[None, :] <= maturity[:, None]
+        if sparse.any():
+            logger.warning(
+                "recovery curve: %d of %d cohort(s) have fewer than %d loans; they are left out of the link ratios",
+                int(sparse.sum()),
+                n_cohorts,
+                self.min_cohort_loans,
+            )
 
         ldf = np.ones(max_month - 1)
         for k in range(1, max_month):
-            reached = maturity >= k + 1
+            reached = (maturity >= k + 1) & ~sparse
             numerator = cumulative[reached, k].sum()
             denominator = cumulative[reached, k - 1].sum()
             if denominator > 0:
@@ -395,7 +529,8 @@ class RecoveryCurve:
             elif numerator > 0:
                 ldf[k - 1] = np.inf
 
-        cdf = np.append(np.cumprod(ldf[::-1])[::-1], 1.0)
+        tail = self._tail_factor(ldf)
+        cdf = np.append(np.cumprod(ldf[::-1])[::-1], 1.0) * np.append(np.full(max_month - 1, tail), 1.0)
         share = np.where(np.isinf(cdf), 0.0, 1.0 / cdf)
         if not np.any(cumulative[observed] > 0):
             raise ModelError(
@@ -418,6 +553,28 @@ class RecoveryCurve:
             {"month": months, "recovery_rate": rate, "observed_ead_share": observed_share}
         )
 
+        self.tail_ = tail
+        self.mack_ = self._mack(cumulative, maturity, sparse, tail)
+        self.bands_ = self._bands(share, rate, completed, cumulative, observed, total_ead)
+        completion = np.where(
+            maturity >= max_month,
+            "observed",
+            np.where(np.where(maturity >= 1, share[np.clip(maturity - 1, 0, None)], 0.0) > 0, "chain_ladder", "bornhuetter_ferguson"),
+        )
+        self.cohorts_ = pl.DataFrame(
+            {
+                "cohort": cohorts["cohort"],
+                "loans": cohorts["loans"].cast(pl.UInt32),
+                "ead": ead,
+                "maturity": maturity.astype(np.int32),
+                "observed_cells": observed.sum(axis=1).astype(np.int32),
+                "projected_cells": (~observed).sum(axis=1).astype(np.int32),
+                "sparse": sparse,
+                "completion": completion,
+            },
+            schema=_COHORTS_SCHEMA,
+        )
+
         rows, cols = np.nonzero(observed)
         self.triangle_ = pl.DataFrame(
             {
@@ -429,6 +586,62 @@ class RecoveryCurve:
                     cumulative[rows, cols], ead[rows], out=np.zeros(rows.size), where=ead[rows] > 0
                 ),
             }
+        )
+
+    def _mack(self, cumulative: np.ndarray, maturity: np.ndarray, sparse: np.ndarray, tail: float) -> MackResult | None:
+        """Run Mack's chain ladder on the non-sparse cohorts observed at least one month; None when undefined."""
+        usable = (maturity >= 1) & ~sparse
+        if usable.sum() < 1 or cumulative.shape[1] < 2:
+            return None
+
+        months = np.arange(1, cumulative.shape[1] + 1)
+        triangle = np.where(months[None, :] <= maturity[usable, None], cumulative[usable], np.nan)
+        order = np.argsort(-maturity[usable], kind="stable")
+        try:
+            return mack_chain_ladder(triangle[order], tail=tail)
+        except ModelError as error:
+            logger.warning("recovery curve: Mack standard errors not computed (%s); bands collapse to the curve", error)
+            return None
+
+    def _bands(
+        self,
+        share: np.ndarray,
+        rate: np.ndarray,
+        completed: np.ndarray,
+        cumulative: np.ndarray,
+        observed: np.ndarray,
+        total_ead: float,
+    ) -> pl.DataFrame:
+        """Confidence bands of the cumulative share and of the pooled recovery rate (see Notes, step 6)."""
+        max_month = share.size
+        z = float(norm.ppf(0.5 + self.band_level / 2))
+        mack = self.mack_
+        if mack is None:
+            share_sd = np.zeros(max_month)
+            rate_sd = np.zeros(max_month)
+        else:
+            relative = np.divide(mack.ldf_se, mack.ldf, out=np.zeros_like(mack.ldf_se), where=mack.ldf > 0)
+            share_sd = np.append(np.sqrt(np.cumsum((relative**2)[::-1])[::-1]), 0.0)
+            projected = (completed - np.where(observed, cumulative, 0.0) * observed).sum(axis=0)
+            projected = np.where(observed.all(axis=0), 0.0, projected)
+            weight = projected / projected[-1] if projected[-1] > 0 else np.zeros(max_month)
+            rate_sd = mack.total_mack_se * weight / total_ead if total_ead > 0 else np.zeros(max_month)
+
+        share_low = np.maximum.accumulate(np.clip(share * np.exp(-z * share_sd), 0.0, 1.0))
+        share_high = np.maximum.accumulate(np.clip(share * np.exp(z * share_sd), 0.0, 1.0))
+        rate_low = np.maximum.accumulate(np.clip(rate - z * rate_sd, 0.0, self.recovery_cap))
+        rate_high = np.maximum.accumulate(np.clip(rate + z * rate_sd, 0.0, self.recovery_cap))
+        return pl.DataFrame(
+            {
+                "month": np.arange(1, max_month + 1, dtype=np.int32),
+                "cumulative": share,
+                "cumulative_low": np.minimum(share_low, share),
+                "cumulative_high": np.maximum(share_high, share),
+                "recovery_rate": rate,
+                "recovery_rate_low": np.minimum(rate_low, rate),
+                "recovery_rate_high": np.maximum(rate_high, rate),
+            },
+            schema=_BANDS_SCHEMA,
         )
 
     @staticmethod
@@ -504,11 +717,95 @@ class RecoveryCurve:
         curve._settings = settings
         curve._saved_assumptions = None
         curve.rate_ = lam
+        curve._set_no_uncertainty(settings.lifetime_recovery_rate * share)
 
         logger.info(
             "recovery curve: configured exponential shape, %.1f%% of lifetime recovery by month 12, max_month %d",
             100 * settings.share_12m,
             max_month,
+        )
+        return curve
+
+    @classmethod
+    def from_lifetime(
+        cls,
+        outcomes: pl.DataFrame,
+        loans: pl.DataFrame,
+        settings: CurveSettings | None = None,
+        *,
+        recovery_cap: float = 1.0,
+    ) -> RecoveryCurve:
+        """Build a curve whose level comes from lifetime recoveries and whose shape is configured.
+
+        For tapes such as LendingClub that record one lifetime recovery per
+        loan and no timing. The pooled rate ``sum(min(recovered, cap * EAD)) /
+        sum(EAD)`` replaces ``lifetime_recovery_rate`` in
+        ``recovery_rate_by_month_``; the marginals are those of
+        :meth:`configured`. ``source_`` is ``"lifetime_level_configured_shape"``
+        so the report can say that the timing is an assumption.
+
+        Parameters
+        ----------
+        outcomes : polars.DataFrame
+            ``loan_id``, ``month`` (null for lifetime rows; monthly rows are
+            summed too) and ``amount`` (>= 0).
+        loans : polars.DataFrame
+            ``loan_id`` and ``exposure_at_default`` (>= 0). Loans without
+            outcome rows recovered nothing.
+        settings : CurveSettings or None
+            Shape parameters; defaults when None.
+        recovery_cap : float, default 1.0
+            Largest lifetime recovery per loan as a fraction of its EAD; the
+            excess is cut and counted in ``n_capped_`` and ``capped_amount_``.
+
+        Returns
+        -------
+        RecoveryCurve
+
+        Raises
+        ------
+        InputDataError
+            A column is missing, an amount is negative, or the EAD sums to 0.
+        """
+        stage = f"{_STAGE} (lifetime level)"
+        require_columns(loans, ["loan_id", "exposure_at_default"], stage)
+        require_columns(outcomes, ["loan_id", "amount"], stage)
+        check_non_negative(loans, ["exposure_at_default"], stage)
+        check_non_negative(outcomes, ["amount"], stage)
+        if not math.isfinite(recovery_cap) or recovery_cap <= 0:
+            raise ConfigError(f"{stage}: recovery_cap must be a positive fraction of EAD, got {recovery_cap!r}.")
+
+        per_loan = (
+            loans.select("loan_id", pl.col("exposure_at_default").cast(pl.Float64).alias("ead"))
+            .join(outcomes.group_by("loan_id").agg(pl.col("amount").cast(pl.Float64).sum()), on="loan_id", how="left")
+            .with_columns(pl.col("amount").fill_null(0.0))
+            .with_columns(pl.min_horizontal("amount", pl.col("ead") * recovery_cap).alias("kept"))
+        )
+        total_ead = float(per_loan["ead"].sum())
+        if total_ead <= 0:
+            raise InputDataError(f"{stage}: exposure_at_default sums to 0 over {loans.height} loan(s); nothing to level the curve on.")
+
+        level = float(per_loan["kept"].sum()) / total_ead
+        curve = cls.configured(settings)
+        share = curve.curve_["cumulative"].to_numpy()
+        curve.curve_ = curve.curve_.with_columns(pl.lit("lifetime_level_configured_shape").alias("source"))
+        curve.recovery_rate_by_month_ = curve.recovery_rate_by_month_.with_columns(pl.Series("recovery_rate", level * share))
+        curve.source_ = "lifetime_level_configured_shape"
+        curve.n_loans_ = per_loan.height
+        curve.lifetime_level_ = level
+        curve._set_no_uncertainty(level * share)
+        over = per_loan.filter(pl.col("amount") > pl.col("kept"))
+        curve.n_capped_ = over.height
+        curve.capped_amount_ = float((over["amount"] - over["kept"]).sum())
+        if curve.n_capped_:
+            logger.warning(
+                "recovery curve: %d loan(s) recovered more than %.2f x EAD over their lifetime; %.2f cut",
+                curve.n_capped_,
+                recovery_cap,
+                curve.capped_amount_,
+            )
+        logger.info(
+            "recovery curve: lifetime level %.4f of EAD from %d loans, timing from the configured shape", level, per_loan.height
         )
         return curve
 
@@ -574,7 +871,29 @@ class RecoveryCurve:
         curve.n_unmatched_outcomes_ = 0
         curve._settings = None
         curve._saved_assumptions = list(assumptions or [])
+        curve._set_no_uncertainty(np.full(months.size, np.nan))
         return curve
+
+    def _set_no_uncertainty(self, recovery_rate: np.ndarray) -> None:
+        """Set the fitted attributes that only a triangle fills: no Mack result, bands equal to the curve."""
+        share = self.curve_["cumulative"].to_numpy()
+        self.mack_ = None
+        self.tail_ = 1.0
+        self.n_capped_ = 0
+        self.capped_amount_ = 0.0
+        self.cohorts_ = pl.DataFrame(schema=_COHORTS_SCHEMA)
+        self.bands_ = pl.DataFrame(
+            {
+                "month": self.curve_["month"],
+                "cumulative": share,
+                "cumulative_low": share,
+                "cumulative_high": share,
+                "recovery_rate": recovery_rate,
+                "recovery_rate_low": recovery_rate,
+                "recovery_rate_high": recovery_rate,
+            },
+            schema=_BANDS_SCHEMA,
+        )
 
     # -------------------------------------------------------------- use
 
@@ -679,6 +998,15 @@ class RecoveryCurve:
         self._check_fitted()
         if getattr(self, "_saved_assumptions", None) is not None:
             return list(self._saved_assumptions)
+        if self._settings is not None and self.source_ == "lifetime_level_configured_shape":
+            level = {
+                "name": "curve.lifetime_level",
+                "value": self.lifetime_level_,
+                "unit": "fraction of EAD",
+                "source": f"pooled lifetime recoveries of {self.n_loans_} loans (timing from the configured shape)",
+                "tag": "FITTED",
+            }
+            return [*self._settings.assumptions(), level]
         if self._settings is not None:
             return self._settings.assumptions()
         return [
