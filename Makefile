@@ -29,7 +29,9 @@ bench: $(BIN)/python
 bench-peers:
 	$(PYTHON) -m venv bench/.venv-peers
 	bench/.venv-peers/bin/python -m pip install --quiet --upgrade pip
-	bench/.venv-peers/bin/python -m pip install --quiet -e . toad scorecardpy
+	bench/.venv-peers/bin/python -m pip install --quiet -e . toad
+	$(PYTHON) -m venv bench/.venv-scorecardpy
+	bench/.venv-scorecardpy/bin/python -m pip install --quiet "pandas<2.1" "numpy<2" "pyarrow<20" scikit-learn scorecardpy
 	bench/.venv-peers/bin/python bench/peers.py
 
 clean:

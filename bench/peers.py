@@ -21,7 +21,9 @@ Data sets (every model sees the same features; protected attributes are excluded
   with -1 (paid duly), as "not late" and set to 0, so each ``PAY_*`` is months late (0 to 9).
 
 Peers run in their own virtual environment, ``bench/.venv-peers``, made by ``make bench-peers``
-(their pins are kept away from the project's environment). Usage::
+(their pins are kept away from the project's environment). scorecardpy fails under pandas 3, so it
+runs in a second one, ``bench/.venv-scorecardpy`` (pandas < 2.1, numpy < 2), through Parquet files
+and ``bench/peer_scorecardpy.py``. Usage::
 
     bench/.venv-peers/bin/python bench/peers.py            # both data sets
     bench/.venv-peers/bin/python bench/peers.py --data taiwan
@@ -35,7 +37,9 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -163,18 +167,22 @@ def fit_toad(x_train, y_train, x_test, categorical):
 
 
 def fit_scorecardpy(x_train, y_train, x_test, categorical):
-    # NOTE: scorecardpy 0.1.9.7 fails under pandas 3 (it writes invalid dtypes); it needs an environment of
-    # its own with pandas < 2.1 and numpy < 2, which the project's polars and pyarrow do not accept.
-    import scorecardpy as sc
-
-    train = x_train.copy()
-    train["target"] = y_train
-    bins = sc.woebin(train, y="target", print_info=False)
-    train_woe = sc.woebin_ply(train, bins, print_info=False)
-    columns = [c for c in train_woe.columns if c != "target"]
-    model = LogisticRegression(max_iter=1000).fit(train_woe[columns], y_train)
-    test_woe = sc.woebin_ply(x_test.copy(), bins, print_info=False)
-    return model.predict_proba(test_woe[columns])[:, 1]
+    """Run scorecardpy in its own environment (it fails under pandas 3) through Parquet files; return (p, fit seconds)."""
+    python = Path(os.environ.get("SANHUA_SCORECARDPY_PYTHON", ROOT / ".venv-scorecardpy" / "bin" / "python"))
+    if not python.is_file():
+        raise RuntimeError(f"no scorecardpy environment at {python}: run `make bench-peers`, or set SANHUA_SCORECARDPY_PYTHON")
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        train = x_train.copy()
+        train["target"] = y_train
+        train.to_parquet(folder / "train.parquet")
+        x_test.to_parquet(folder / "test.parquet")
+        subprocess.run(
+            [str(python), str(ROOT / "peer_scorecardpy.py"), str(folder / "train.parquet"), str(folder / "test.parquet"), str(folder / "out.json")],
+            check=True,
+        )
+        result = json.loads((folder / "out.json").read_text(encoding="utf-8"))
+    return np.asarray(result["p"]), result["fit_seconds"]
 
 
 def fit_sanhua_champion(x_train, y_train, x_test, categorical):
@@ -211,14 +219,17 @@ def main() -> None:
         for model, fit in MODELS.items():
             started = time.perf_counter()
             try:
-                p = np.clip(np.asarray(fit(x_train, y_train, x_test, categorical), dtype=float), 1e-9, 1 - 1e-9)
+                predicted = fit(x_train, y_train, x_test, categorical)
+                # A peer run in another environment reports its own fit time, without the interpreter's start.
+                predicted, own_seconds = predicted if isinstance(predicted, tuple) else (predicted, None)
+                p = np.clip(np.asarray(predicted, dtype=float), 1e-9, 1 - 1e-9)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:  # noqa: BLE001 - a failing peer (toad raises Rust panics) is reported, not hidden
                 results.append({"data": name, "model": model, "error": f"{type(exc).__name__}: {exc}"})
                 print(f"{name} {model}: failed: {exc}", file=sys.stderr)
                 continue
-            seconds = time.perf_counter() - started
+            seconds = own_seconds if own_seconds is not None else time.perf_counter() - started
             row = {
                 "data": name, "model": model, "n_train": len(y_train), "n_test": len(y_test),
                 "auc": float(roc_auc_score(y_test, p)), "ks": _ks(y_test, p), "brier": float(brier_score_loss(y_test, p)),
