@@ -379,6 +379,11 @@ class WaterfallSpec(_Section):
         0.2, "Share of the excess paid to the servicer as its excess-performance incentive fee.", unit="fraction of excess", ge=0, le=1
     )
     incentive_after_trigger: bool = Field(default=False, description="Pay the incentive fee after a trigger has fired.")
+    interest_on_arrears: bool = Field(
+        default=True,
+        description="Unpaid interest (and unpaid subordinated return) accrues at the class's coupon until paid, so a class paid in full, "
+        "however late, yields its coupon.",
+    )
 
     @field_validator("steps", "post_trigger_steps")
     @classmethod

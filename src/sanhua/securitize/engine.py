@@ -158,7 +158,8 @@ class WaterfallEngine:
 
         names = self._flow_names()
         record = {name: np.zeros((periods, count)) for name in names}
-        coupons = [np.full(count, t.coupon) + (scenarios.rate_shift if t.floating else 0.0) for t in deal.tranches]
+        # A rate shift below minus the coupon would make interest negative, so the coupon floors at 0.
+        coupons = [np.maximum(t.coupon + (scenarios.rate_shift if t.floating else 0.0), 0.0) * np.ones(count) for t in deal.tranches]
         cover = deal.liquidity_reserve.target_periods
         nominal = dates.frequency.months / 12.0
 
@@ -236,7 +237,9 @@ class WaterfallEngine:
             return collections, proceeds, final
 
         remaining = collections.sum(axis=1, keepdims=True) - np.cumsum(collections, axis=1)
-        eligible = (remaining <= call.threshold * base.sum()) & (remaining > _EPS)
+        # A scenario whose remaining collections are already zero is called too (at a price of
+        # zero), so the deal ends in the same period whether a little or nothing is left.
+        eligible = remaining <= call.threshold * base.sum()
         eligible[:, -1] = False
         called = eligible.any(axis=1)
         when = np.where(called, eligible.argmax(axis=1), periods - 1)
@@ -293,7 +296,7 @@ class WaterfallEngine:
 
         due = {
             "fees": [self._fee_due(i, collections, notes, accrual) * active for i in range(len(deal.fees))],
-            "interest": [opening_balances[i] * coupons[i] * accrual * active for i in range(len(deal.tranches))],
+            "interest": [self._accrual_base(state, opening_balances, i) * coupons[i] * accrual * active for i in range(len(deal.tranches))],
         }
         record["collections"][t] = collections
 
@@ -317,6 +320,14 @@ class WaterfallEngine:
         record["available_end"][t] = state.available
         for name, values in state.paid.items():
             record[name][t] = values
+
+    def _accrual_base(self, state: _State, opening_balances: list[np.ndarray], index: int) -> np.ndarray:
+        """Return the amount a class accrues interest on: its balance plus, when arrears accrue, its unpaid interest."""
+        if not self.deal.waterfall.interest_on_arrears:
+            return opening_balances[index]
+        if index == len(self.deal.tranches) - 1:
+            return opening_balances[index] + state.sub_return_arrears
+        return opening_balances[index] + state.interest_arrears[index]
 
     def _fee_due(self, index: int, collections: np.ndarray, notes: np.ndarray, accrual: float) -> np.ndarray:
         fee = self.deal.fees[index]
@@ -448,7 +459,7 @@ class WaterfallEngine:
             return
 
         if step == "sub_return":
-            due_now = self._masked(opening_balances[sub] * coupons[sub] * accrual, mask)
+            due_now = self._masked(due["interest"][sub], mask)
             need = due_now + self._masked(state.sub_return_arrears, mask)
             paid = np.minimum(need, state.available)
             state.available = state.available - paid

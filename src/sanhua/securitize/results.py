@@ -191,7 +191,7 @@ class DealResult:
             cents = {name: np.round(values * 100.0) for name, values in data.items()}
             inflow = cents["collateral"] + cents["call_proceeds"] + cents["facility_draw"]
             accounts = sum(cents[name] for name in _ACCOUNTS)
-            previous = np.concatenate([[round(opening_accounts * 100.0)], accounts[:-1]])
+            previous = np.concatenate([[np.round(opening_accounts * 100.0)], accounts[:-1]])
             outflow_columns = self._outflow_columns()
             outflow = sum(cents[name] for name in outflow_columns) + accounts - previous
             # The residual goes to the period's last paying step in waterfall order (the excess
@@ -201,6 +201,7 @@ class DealResult:
             for position, name in enumerate(outflow_columns):
                 cents[name] = cents[name] + np.where(last == position, inflow - outflow, 0.0)
             data = {name: values / 100.0 for name, values in cents.items()}
+            opening_accounts = float(np.round(opening_accounts * 100.0)) / 100.0
 
         accounts = sum(data[name] for name in _ACCOUNTS)
         previous = np.concatenate([[opening_accounts], accounts[:-1]])
