@@ -322,7 +322,7 @@ class ExcessSpreadAccount(_Section):
     """Excess-spread account: traps a share of the cash left after senior interest and the reserve."""
 
     trap_share: float = Field(default=0.0, ge=0, le=1, description="Share of the remaining cash trapped each period.")
-    cap: float = Field(default=float("inf"), ge=0, description="Maximum balance, CNY.")
+    cap: float | None = Field(default=None, ge=0, description="Maximum balance, CNY; no limit when omitted.")
 
 
 class CashReserve(_Section):

@@ -439,7 +439,8 @@ class WaterfallEngine:
 
         if step == "excess_spread_trap":
             account = deal.excess_spread_account
-            room = np.where(state.final, 0.0, np.maximum(account.cap - state.excess_account, 0.0))
+            cap = np.inf if account.cap is None else account.cap
+            room = np.where(state.final, 0.0, np.maximum(cap - state.excess_account, 0.0))
             deposit = self._masked(np.minimum(account.trap_share * state.available, room), mask)
             state.excess_account = state.excess_account + deposit
             state.available = state.available - deposit

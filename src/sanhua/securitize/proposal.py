@@ -105,6 +105,11 @@ def propose_deal(
     total = float(collections.sum())
     issue = settings.issue_share * total
     closing = add_months(cutoff_date, settings.closing_lag_months)
+    period_years = (1 if settings.frequency == "monthly" else 3) / 12.0
+    senior_balance = issue * settings.initial_senior_share
+    per_period = (senior_balance * settings.senior_coupon + issue * (settings.tax_rate + settings.trustee_rate + settings.custodian_rate)) * period_years
+    per_period += settings.rating_fee_per_year * period_years
+    reserve = settings.reserve_target_periods * per_period if settings.reserve_funded_at_closing else 0.0
     first_payment = add_months(closing, 1 if settings.frequency == "monthly" else 3).replace(day=settings.payment_day)
 
     data = {
@@ -124,9 +129,9 @@ def propose_deal(
             {"name": "rating_audit", "basis": "fixed", "amount_per_year": settings.rating_fee_per_year},
             {"name": "servicer_base", "basis": "collections", "rate": settings.servicer_base_rate},
         ],
-        "liquidity_reserve": {"initial": 0.0, "target_periods": settings.reserve_target_periods},
+        "liquidity_reserve": {"initial": reserve, "target_periods": settings.reserve_target_periods},
         "tranches": [
-            {"name": "senior", "seniority": "senior", "balance": issue * settings.initial_senior_share, "coupon": settings.senior_coupon, "retained_share": settings.retained_share},
+            {"name": "senior", "seniority": "senior", "balance": senior_balance, "coupon": settings.senior_coupon, "retained_share": settings.retained_share},
             {
                 "name": "subordinated",
                 "seniority": "subordinated",

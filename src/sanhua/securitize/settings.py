@@ -43,6 +43,9 @@ class SecuritizeSettings(BaseModel):
     servicer_base_rate: float = param(0.01, "Servicer base fee.", unit="fraction of collections", ge=0, le=0.5)
     incentive_share: float = param(0.2, "Servicer's excess-performance incentive fee.", unit="fraction of excess", ge=0, le=1)
     reserve_target_periods: int = param(3, "Liquidity reserve target: periods of senior interest and fees.", unit="periods", ge=0, le=24)
+    reserve_funded_at_closing: bool = param(
+        True, "Fund the liquidity reserve at closing to its target at the initial senior size (from issue proceeds).", unit="flag", policy=True
+    )
     recovery_trigger: float = param(
         0.80, "Recovery-shortfall trigger: cumulative collections below this share of the forecast switch the waterfall.", unit="fraction", ge=0, le=1
     )
