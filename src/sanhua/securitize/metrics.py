@@ -25,7 +25,9 @@ def _price_gap(cash: np.ndarray, accrual: np.ndarray, rate: np.ndarray, price: n
     return value, slope
 
 
-def tranche_yield(cash: np.ndarray, accrual: np.ndarray, price: np.ndarray, *, tolerance: float = 1e-11, max_iter: int = 100) -> np.ndarray:
+def tranche_yield(
+    cash: np.ndarray, accrual: np.ndarray, price: np.ndarray, *, guess: float = 0.05, tolerance: float = 1e-11, max_iter: int = 100
+) -> np.ndarray:
     """Solve the period-compounded yield of each scenario's cash flows.
 
     Parameters
@@ -36,6 +38,9 @@ def tranche_yield(cash: np.ndarray, accrual: np.ndarray, price: np.ndarray, *, t
         Accrual fraction of each period, years.
     price : np.ndarray, shape (scenarios,)
         Amount paid at closing (> 0).
+    guess : float
+        Starting rate of Newton's method; the class's coupon makes a class paid as
+        scheduled converge in one step.
 
     Returns
     -------
@@ -44,46 +49,41 @@ def tranche_yield(cash: np.ndarray, accrual: np.ndarray, price: np.ndarray, *, t
     """
     count = cash.shape[0]
     result = np.full(count, -1.0)
-    alive = cash.sum(axis=1) > 0
-    if not alive.any():
+
+    # Periods after the last payment of every scenario add nothing, so they are cut off.
+    paying = np.flatnonzero((cash > 0).any(axis=0))
+    if paying.size == 0:
+        return result
+    cash = cash[:, : paying[-1] + 1]
+    accrual = accrual[: paying[-1] + 1]
+
+    # At -100 % the discount factors are the same for every scenario: one matrix-vector product.
+    floor_value = cash @ np.cumprod(1.0 / (1.0 - accrual)) - price
+    todo = np.flatnonzero(floor_value > 0)
+    if todo.size == 0:
         return result
 
-    cash = cash[alive]
-    price = price[alive]
-    low = np.full(cash.shape[0], -1.0)
-    high = np.full(cash.shape[0], 1.0)
-    value_low, _ = _price_gap(cash, accrual, low, price)
-    below_floor = value_low <= 0
-
-    # Widen the upper bound until the value falls below the price.
-    value_high, _ = _price_gap(cash, accrual, high, price)
-    for _ in range(60):
-        grow = value_high > 0
-        if not grow.any():
-            break
-        high = np.where(grow, high * 2.0, high)
-        value_high, _ = _price_gap(cash, accrual, high, price)
-
-    rate = np.clip(np.full(cash.shape[0], 0.05), low, high)
-    todo = np.flatnonzero(~below_floor)
+    cash, price = cash[todo], price[todo]
+    low = np.full(todo.size, -1.0)
+    high = np.full(todo.size, np.inf)
+    rate = np.full(todo.size, max(guess, -0.5))
+    active = np.arange(todo.size)
     for _ in range(max_iter):
-        if todo.size == 0:
+        if active.size == 0:
             break
-        value, slope = _price_gap(cash[todo], accrual, rate[todo], price[todo])
-        done = np.abs(value) <= tolerance * price[todo]
-        high[todo] = np.where(value < 0, rate[todo], high[todo])
-        low[todo] = np.where(value > 0, rate[todo], low[todo])
+        value, slope = _price_gap(cash[active], accrual, rate[active], price[active])
+        done = np.abs(value) <= tolerance * price[active]
+        high[active] = np.where(value < 0, rate[active], high[active])
+        low[active] = np.where(value > 0, rate[active], low[active])
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = rate[todo] - value / slope
-        inside = (newton > low[todo]) & (newton < high[todo]) & np.isfinite(newton)
-        bisect = 0.5 * (low[todo] + high[todo])
-        rate[todo] = np.where(done, rate[todo], np.where(inside, newton, bisect))
-        # A row is also finished when its bracket has shrunk below the tolerance.
-        narrow = (high[todo] - low[todo]) <= 1e-13
-        todo = todo[~(done | narrow)]
+            newton = rate[active] - value / slope
+        inside = (newton > low[active]) & (newton < high[active]) & np.isfinite(newton)
+        fallback = np.where(np.isfinite(high[active]), 0.5 * (low[active] + high[active]), 2.0 * np.maximum(rate[active], 0.5))
+        rate[active] = np.where(done, rate[active], np.where(inside, newton, fallback))
+        narrow = (high[active] - low[active]) <= 1e-13
+        active = active[~(done | narrow)]
 
-    rate = np.where(below_floor, -1.0, rate)
-    result[alive] = rate
+    result[todo] = rate
     return result
 
 

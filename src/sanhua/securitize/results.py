@@ -124,7 +124,7 @@ class DealResult:
                         "tranche": [name] * count,
                         "seniority": [tranche.seniority] * count,
                         "balance": balance,
-                        "yield": tranche_yield(self.tranche_cash(name), self.accrual, balance),
+                        "yield": tranche_yield(self.tranche_cash(name), self.accrual, balance, guess=tranche.coupon),
                         "wal_years": weighted_average_life(principal, self.time),
                         "interest_paid": interest.sum(axis=1),
                         "principal_paid": principal.sum(axis=1),
