@@ -190,8 +190,18 @@ def test_short_plan_shortens_restructuring(curve):
 
     long_df = _value_of(result, "long", "restructure")["discount_factor"]
     short_df = _value_of(result, "short", "restructure")["discount_factor"]
-    assert long_df == pytest.approx(V * (1 - V**36) / (1 - V) / 36)
-    assert short_df == pytest.approx(V * (1 - V**12) / (1 - V) / 12)
+    terms = result.terms.sort("loan_id")
+    assert terms["term_months"].to_list() == [36, 12]
+    assert long_df == pytest.approx(_zero_rate_schedule_df(36))
+    assert short_df == pytest.approx(_zero_rate_schedule_df(12))
+
+
+def _zero_rate_schedule_df(term: int, trial: int = 3, trial_share: float = 0.5) -> float:
+    """PV per unit paid of a zero-rate schedule: ``trial`` instalments of ``trial_share / term``, then ``term`` level ones, from month 1."""
+    trial_payment = trial_share / term
+    level = (1 - trial * trial_payment) / term
+    payments = [trial_payment] * trial + [level] * term
+    return sum(amount * V ** (month + 1) for month, amount in enumerate(payments)) / sum(payments)
 
 
 def test_costs_scale_with_fx(curve):

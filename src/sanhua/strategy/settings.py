@@ -27,7 +27,12 @@ __all__ = [
     "LitigateSettings",
     "TransferSettings",
     "HoldSettings",
+    "CapacitySettings",
+    "PolicySettings",
+    "HardshipSettings",
     "StrategySettings",
+    "RESOURCES",
+    "RESOURCE_UNITS",
 ]
 
 ACTIONS: tuple[str, ...] = ("restructure", "settle", "mediate", "outsource", "litigate", "transfer", "hold")
@@ -52,6 +57,9 @@ class ActionSettings(BaseModel):
     collection_cost_rate: float = param(
         0.0, "Share of the cash collected that is paid out (commission, servicing, lawyer's fee).", unit="fraction of cash collected", ge=0, le=1
     )
+    officer_hours: float = param(
+        0.0, "Case-officer hours the action takes per loan (capacity resource `officers`).", unit="hours per loan", ge=0, le=1000
+    )
 
 
 class ScheduledActionSettings(ActionSettings):
@@ -68,31 +76,102 @@ class ScheduledActionSettings(ActionSettings):
 
 
 class RestructureSettings(ScheduledActionSettings):
-    """Restructuring: new terms (term extension, interest relief) for a willing debtor.
+    """Restructuring: a new schedule (term extension, rate relief, principal deferral, trial period).
 
-    ``p_success = willingness * ability_after_relief`` with
-    ``ability_after_relief = ability + relief_ability_gain * (1 - ability)``;
-    amount ``= principal_outstanding + (1 - interest_waiver) * interest_outstanding``,
-    paid over ``spread_months`` (``short_plan_months`` for willing and able
-    debtors flagged ``short_plan``).
+    The new schedule is built per loan by :func:`sanhua.strategy.restructure.restructure_terms`:
+    the financed balance ``principal + (1 - interest_waiver) * interest + fee``
+    is paid at the relieved annual rate over ``trial_months`` reduced
+    instalments and then ``spread_months`` (``short_plan_months`` for willing
+    and able debtors flagged ``short_plan``) level instalments, with
+    ``principal_deferral`` of the principal paid as a balloon at the end. The
+    term is extended up to ``max_term_months`` when the instalment would exceed
+    ``max_instalment_to_income`` of a known monthly income; a loan whose
+    instalment stays unaffordable is not offered a restructuring.
+
+    ``p_success = willingness * ((1 - p_redefault) + p_redefault * paid_before_redefault)``
+    with ``p_redefault = 1 - ability_after_relief`` and
+    ``ability_after_relief = ability + relief_ability_gain * (1 - ability)``.
     """
 
     delay_months: float = param(1.0, "Months from the decision to the first instalment of the new schedule.", unit="months", ge=0, le=240)
-    spread_months: int = param(36, "Term of the restructured schedule.", unit="months", ge=1, le=480)
-    short_plan_months: int = param(12, "Term of the short plan for willing and able debtors.", unit="months", ge=1, le=480)
+    spread_months: int = param(36, "Level instalments after the trial period (the extended term).", unit="months", ge=1, le=480)
+    short_plan_months: int = param(12, "Level instalments of the short plan for willing and able debtors.", unit="months", ge=1, le=480)
+    max_term_months: int = param(
+        60, "Longest term (trial plus level instalments) the affordability check may extend to.", unit="months", ge=1, le=480
+    )
     relief_ability_gain: float = param(
         0.5, "Share of the gap to full ability that the new terms close (lower instalments).", unit="fraction", ge=0, le=1
     )
     interest_waiver: float = param(0.5, "Share of outstanding interest waived under the new terms.", unit="fraction of interest", ge=0, le=1)
+    rate_relief: float = param(
+        0.5, "Share of the contract interest rate waived on the new schedule (step-rate or interest relief).", unit="fraction of the contract rate", ge=0, le=1
+    )
+    default_contract_rate: float = param(
+        0.0,
+        "Contract annual rate used when a loan has no `interest_rate`: 0 charges no interest on the new schedule (the conservative case).",
+        unit="annual fraction",
+        ge=0,
+        le=1,
+    )
+    principal_deferral: float = param(
+        0.0, "Share of the principal deferred to a balloon paid with the last instalment.", unit="fraction of principal", ge=0, le=1
+    )
+    trial_months: int = param(3, "Months of the trial period, which runs before the level instalments.", unit="months", ge=0, le=24)
+    trial_payment_share: float = param(
+        0.5, "Trial instalment as a share of the level instalment of the whole financed balance.", unit="fraction of instalment", ge=0, le=1
+    )
+    restructure_fee_rate: float = param(
+        0.0,
+        "Fee on the financed balance, added to the debt and disclosed in the schedule and its annual rate (0: no fee).",
+        unit="fraction of balance",
+        policy=True,
+        ge=0,
+        le=0.1,
+    )
+    max_instalment_to_income: float = param(
+        0.5,
+        "Largest new instalment as a share of monthly income when the income is known (a common debt-service cap in retail lending).",
+        unit="fraction of monthly income",
+        ge=0.01,
+        le=1,
+    )
+    paid_before_redefault: float = param(
+        0.25, "Share of the scheduled cash paid before a re-default (re-defaults come early in the schedule).", unit="fraction of scheduled cash", ge=0, le=1
+    )
+    observation_min_periods: int = param(
+        2,
+        "The observation period covers at least this many consecutive repayment periods.",
+        unit="repayment periods",
+        source="2023 risk-classification rules for financial assets (restructured loans)",
+        ge=1,
+        le=24,
+    )
+    observation_min_months: int = param(
+        12,
+        "The observation period lasts at least this many months, counted from the first repayment date after the change.",
+        unit="months",
+        source="2023 risk-classification rules for financial assets (restructured loans)",
+        ge=1,
+        le=60,
+    )
     fixed_cost_cny: float = param(300.0, "Negotiation, contract and approval cost per restructured loan.", unit="CNY per loan", ge=0)
     collection_cost_rate: float = param(0.02, "Servicing cost of the new schedule.", unit="fraction of cash collected", ge=0, le=1)
+    officer_hours: float = param(6.0, "Case-officer hours to assess, negotiate and approve a restructuring.", unit="hours per loan", ge=0, le=1000)
 
 
 class SettleSettings(ScheduledActionSettings):
-    """Settlement: a discounted lump-sum payoff.
+    """Settlement: a discounted lump-sum payoff, with an acceptance model of the offered share.
 
-    ``p_success = willingness * (ability_floor + (1 - ability_floor) * ability)``;
-    amount ``= settlement_share * (principal_outstanding + interest_outstanding)``.
+    Acceptance of an offer of share ``s`` of principal plus interest::
+
+        p(s) = min(1, base * ((1 - s) / (1 - settlement_share)) ** acceptance_elasticity)
+        base = willingness * (ability_floor + (1 - ability_floor) * ability)
+
+    so ``p(settlement_share) = base``. With ``optimise_share`` the offer per
+    loan is the share of ``offer_shares`` that maximises
+    ``s * p(s)``; otherwise it is ``settlement_share``. Amount
+    ``= s * (principal_outstanding + interest_outstanding)``.
+    With elasticity 1 the uncapped optimum is ``s = 0.5``, the LendingClub median.
     """
 
     delay_months: float = param(2.0, "Months from the offer to the payment.", unit="months", ge=0, le=240)
@@ -107,7 +186,29 @@ class SettleSettings(ScheduledActionSettings):
     ability_floor: float = param(
         0.5, "Success probability factor of a willing debtor with ability 0 (a discounted lump sum is within reach of many).", unit="fraction", ge=0, le=1
     )
+    acceptance_elasticity: float = param(
+        1.0,
+        "Elasticity of acceptance to the share the debtor keeps (1 - s): LendingClub shows only accepted settlements, "
+        "so the slope cannot be calibrated from it.",
+        unit="ratio",
+        ge=0,
+        le=10,
+    )
+    optimise_share: bool = param(True, "Choose the offered share per loan from offer_shares (else offer settlement_share).", unit="flag", policy=True)
+    offer_shares: tuple[float, ...] = param(
+        (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8), "Shares of principal plus interest the bank may offer.", unit="fraction of principal + interest", policy=True
+    )
     fixed_cost_cny: float = param(200.0, "Offer, negotiation and agreement cost per loan.", unit="CNY per loan", ge=0)
+    officer_hours: float = param(3.0, "Case-officer hours to make, negotiate and close an offer.", unit="hours per loan", ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _check_shares(self) -> SettleSettings:
+        bad = [share for share in self.offer_shares if not 0 < share <= 1]
+        if not self.offer_shares or bad:
+            raise ValueError(f"settle.offer_shares must be a non-empty list of shares in (0, 1], got {list(self.offer_shares)}.")
+        if self.settlement_share >= 1:
+            raise ValueError("settle.settlement_share must be below 1: the acceptance model divides by 1 - settlement_share.")
+        return self
 
 
 class MediateSettings(ScheduledActionSettings):
@@ -128,6 +229,8 @@ class MediateSettings(ScheduledActionSettings):
         0.7, "Share of principal plus interest agreed in mediation (penalties and part of the interest waived).", unit="fraction of principal + interest", ge=0, le=1
     )
     fixed_cost_cny: float = param(500.0, "Mediation centre fee and court confirmation per loan.", unit="CNY per loan", ge=0)
+    officer_hours: float = param(2.0, "Case-officer hours to prepare the referral and follow the agreement.", unit="hours per loan", ge=0, le=1000)
+    slots_per_case: float = param(1.0, "Mediation-centre slots one referral takes (capacity resource `mediation`).", unit="slots per loan", ge=0, le=100)
 
 
 class OutsourceSettings(ActionSettings):
@@ -150,6 +253,14 @@ class OutsourceSettings(ActionSettings):
         ge=0,
         le=1,
     )
+    officer_hours: float = param(0.5, "Case-officer hours to hand a case over and audit the agency.", unit="hours per loan", ge=0, le=1000)
+    commission_by_dpd: dict[str, float] = param(
+        {},
+        "Commission tiers by days past due, as {'<lowest dpd of the tier>': rate}, for example {'0': 0.15, '365': 0.25, '1095': 0.35}; "
+        "empty uses collection_cost_rate. Written-off loans always pay written_off_cost_rate.",
+        unit="fraction of cash collected",
+        policy=True,
+    )
     written_off_cost_rate: float = param(
         0.50,
         "Commission on cash collected for written-off debt: reported above 50%.",
@@ -158,6 +269,15 @@ class OutsourceSettings(ActionSettings):
         ge=0,
         le=1,
     )
+
+    @model_validator(mode="after")
+    def _check_tiers(self) -> OutsourceSettings:
+        for key, rate in self.commission_by_dpd.items():
+            if not key.isdigit():
+                raise ValueError(f"outsource.commission_by_dpd keys are the lowest dpd of each tier as whole days, got {key!r}.")
+            if not 0 <= rate <= 1:
+                raise ValueError(f"outsource.commission_by_dpd[{key!r}] must lie in [0, 1], got {rate}.")
+        return self
 
 
 class LitigateSettings(ActionSettings):
@@ -203,6 +323,7 @@ class LitigateSettings(ActionSettings):
     )
     fixed_cost_cny: float = param(800.0, "Filing, service, preservation and notary costs per case.", unit="CNY per loan", ge=0)
     collection_cost_rate: float = param(0.08, "Lawyer's contingent fee.", unit="fraction of cash collected", ge=0, le=1)
+    officer_hours: float = param(4.0, "Case-officer hours to prepare evidence and follow a batch suit.", unit="hours per loan", ge=0, le=1000)
 
     @model_validator(mode="after")
     def _check_maps(self) -> LitigateSettings:
@@ -269,6 +390,7 @@ class TransferSettings(ScheduledActionSettings):
     delay_months: float = param(4.0, "Months to package, announce, bid and settle a transfer.", unit="months", ge=0, le=240)
     fixed_cost_cny: float = param(20.0, "Data preparation and due-diligence support per loan.", unit="CNY per loan", ge=0)
     collection_cost_rate: float = param(0.01, "Platform, legal and advisory fees on the price.", unit="fraction of price", ge=0, le=1)
+    officer_hours: float = param(0.25, "Case-officer hours to prepare the loan file for due diligence.", unit="hours per loan", ge=0, le=1000)
 
 
 class HoldSettings(ActionSettings):
@@ -282,6 +404,188 @@ class HoldSettings(ActionSettings):
 
     fixed_cost_cny: float = param(100.0, "In-house handling cost per loan over the collection life.", unit="CNY per loan", ge=0)
     collection_cost_rate: float = param(0.08, "In-house collection cost (staff, calls, letters).", unit="fraction of cash collected", ge=0, le=1)
+    officer_hours: float = param(
+        0.0,
+        "Must be 0: hold is the automated baseline (letters, SMS, AI voice) and the fallback of the optimiser, "
+        "so it uses no constrained capacity.",
+        unit="hours per loan",
+        policy=True,
+        ge=0,
+        le=0,
+    )
+
+
+RESOURCES: tuple[str, ...] = ("officers", "mediation", "litigation", "transfer", "outsourcing")
+"""Capacity resources of the optimiser, in the order of its arrays."""
+
+RESOURCE_UNITS: dict[str, str] = {
+    "officers": "case officers (full-time)",
+    "mediation": "mediation slots a month",
+    "litigation": "CNY of court fees and case costs a month",
+    "transfer": "CNY of EAD transferred a month",
+    "outsourcing": "CNY of EAD placed with agencies a month",
+}
+"""Unit of each resource's monthly capacity."""
+
+
+class CapacitySettings(BaseModel):
+    """Monthly capacities of the five resources and the plan's horizon.
+
+    The plan assigns one action to every loan; the actions start during the
+    next ``horizon_months``, so resource ``r`` may use at most
+    ``monthly capacity * horizon_months`` (``officers`` times
+    ``officer_hours_per_month`` for hours). A capacity of ``None`` is
+    unlimited. Per-loan use: officer hours of each action's
+    ``officer_hours``; one mediation referral takes ``mediate.slots_per_case``
+    slots; litigation uses its fixed cost and the court fee in CNY;
+    transfer and outsourcing use the loan's EAD in CNY.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    officers: float | None = param(50.0, "Case officers working the plan (full-time equivalents).", unit="officers", ge=0)
+    officer_hours_per_month: float = param(
+        160.0, "Productive case-work hours of one officer a month (about 21 working days, 7.5 hours each).", unit="hours per month", gt=0, le=744
+    )
+    mediation: float | None = param(200.0, "Referrals the mediation centres accept a month.", unit="slots per month", ge=0)
+    litigation: float | None = param(500_000.0, "Budget for court fees and case costs a month.", unit="CNY per month", ge=0)
+    transfer: float | None = param(
+        50_000_000.0, "EAD the bank may sell in bulk-transfer packages a month.", unit="CNY of EAD per month", ge=0
+    )
+    outsourcing: float | None = param(
+        30_000_000.0, "EAD the contracted agencies accept a month.", unit="CNY of EAD per month", ge=0
+    )
+    horizon_months: int = param(12, "Months over which the planned actions start; capacities count over this horizon.", unit="months", ge=1, le=120)
+
+    def monthly(self) -> dict[str, float]:
+        """Return the monthly capacity of each resource in its unit (``inf`` when unlimited)."""
+        return {name: float("inf") if getattr(self, name) is None else float(getattr(self, name)) for name in RESOURCES}
+
+    def totals(self) -> dict[str, float]:
+        """Return the capacity of each resource over the horizon, in the unit of the per-loan use (hours for officers)."""
+        monthly = self.monthly()
+        totals = {name: value * self.horizon_months for name, value in monthly.items()}
+        totals["officers"] *= self.officer_hours_per_month
+        return totals
+
+    def with_capacities(self, capacities: dict[str, float]) -> CapacitySettings:
+        """Return a copy with some monthly capacities replaced.
+
+        Raises
+        ------
+        ConfigError
+            A name is not a resource, or a value is negative or not a number.
+        """
+        from sanhua.errors import ConfigError
+
+        unknown = sorted(set(capacities) - set(RESOURCES))
+        if unknown:
+            raise ConfigError(f"unknown capacity resource(s) {unknown}: use one of {list(RESOURCES)}.")
+        for name, value in capacities.items():
+            if not isinstance(value, int | float) or value != value or value < 0:
+                raise ConfigError(f"capacity {name}={value!r} is invalid: give a number >= 0 in {RESOURCE_UNITS[name]}.")
+        return self.model_copy(update={name: float(value) for name, value in capacities.items()})
+
+
+class PolicySettings(BaseModel):
+    """Which actions the bank allows for which debtors, whatever they are worth.
+
+    Rules (every solution of the optimiser respects them; they enter the
+    value table as infeasible actions):
+
+    - an action is allowed for a category only when listed in ``category_actions``;
+    - a debtor in hardship is not litigated until relief has been offered
+      (``relief_offered`` true on the loan) when ``hardship_relief_first``;
+    - a vulnerable debtor never gets an action of ``vulnerable_forbidden_actions``.
+      A debtor is vulnerable when the loan's ``vulnerable`` flag is true, its
+      ``vulnerability`` text is filled and not one of ``not_vulnerable_values``,
+      its ``hardship_event`` is one of ``vulnerable_hardship_events``, or its
+      ``age`` is at least ``vulnerable_age``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category_actions: dict[str, tuple[str, ...]] = param(
+        {
+            "A": ("restructure", "settle", "litigate", "transfer", "hold"),
+            "B": ("settle", "mediate", "outsource", "litigate", "transfer", "hold"),
+            "C": ("outsource", "litigate", "transfer", "hold"),
+        },
+        "Actions allowed per category: A repair, B transform, C quick exit (hold is always allowed).",
+        unit="action codes",
+        policy=True,
+    )
+    hardship_relief_first: bool = param(
+        True, "A debtor in hardship is offered relief before any litigation.", unit="flag", policy=True
+    )
+    vulnerable_forbidden_actions: tuple[str, ...] = param(
+        ("litigate",), "Actions never taken against a vulnerable debtor.", unit="action codes", policy=True
+    )
+    vulnerable_age: int | None = param(
+        70, "Age from which a debtor counts as vulnerable (None: age is not used).", unit="years", policy=True, ge=16, le=120
+    )
+    not_vulnerable_values: tuple[str, ...] = param(
+        ("", "none", "no", "无", "否"), "Values of the `vulnerability` text that mean not vulnerable.", unit="text values", policy=True
+    )
+    vulnerable_hardship_events: tuple[str, ...] = param(
+        ("serious_illness", "disability"), "Hardship events that also make the debtor vulnerable.", unit="event codes", policy=True
+    )
+
+    @model_validator(mode="after")
+    def _check_actions(self) -> PolicySettings:
+        missing = {"A", "B", "C"} - set(self.category_actions)
+        if missing:
+            raise ValueError(f"policy.category_actions lacks categories {sorted(missing)}.")
+        for category, actions in self.category_actions.items():
+            unknown = set(actions) - set(ACTIONS)
+            if unknown:
+                raise ValueError(f"policy.category_actions[{category!r}] has unknown actions {sorted(unknown)}; use {list(ACTIONS)}.")
+        unknown = set(self.vulnerable_forbidden_actions) - set(ACTIONS)
+        if unknown:
+            raise ValueError(f"policy.vulnerable_forbidden_actions has unknown actions {sorted(unknown)}; use {list(ACTIONS)}.")
+        if "hold" in self.vulnerable_forbidden_actions:
+            raise ValueError("policy.vulnerable_forbidden_actions may not contain hold: hold is the fallback of every loan.")
+        return self
+
+
+class HardshipSettings(BaseModel):
+    """Rules that detect hardship and the relief each one triggers (see :mod:`sanhua.strategy.hardship`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    income_collapse_share: float = param(
+        0.5,
+        "Income fall, as a share of the previous income, that counts as an income collapse (from `income_previous` and `income_annual`).",
+        unit="fraction of income",
+        ge=0.05,
+        le=1,
+    )
+    social_insurance_lapse_is_job_loss: bool = param(
+        True, "A lapsed or stopped social-insurance status counts as a job loss.", unit="flag", policy=True
+    )
+    consumption_collapse_index: float = param(
+        20.0, "Consumption index (0-100) at or below which spending counts as collapsed.", unit="index points", ge=0, le=100
+    )
+    relief_interest_waiver: dict[str, float] = param(
+        {"illness": 1.0, "serious_illness": 1.0, "disability": 1.0, "job_loss": 0.5, "accident": 1.0, "business_failure": 0.5, "income_collapse": 0.5},
+        "Share of outstanding interest waived by the relief offer, by hardship kind.",
+        unit="fraction of interest",
+        policy=True,
+    )
+    relief_deferral_months: dict[str, int] = param(
+        {"illness": 6, "serious_illness": 12, "disability": 12, "job_loss": 6, "accident": 6, "business_failure": 3, "income_collapse": 3},
+        "Months of payment holiday before the new schedule starts, by hardship kind.",
+        unit="months",
+        policy=True,
+    )
+    relief_term_months: dict[str, int] = param(
+        {"illness": 48, "serious_illness": 60, "disability": 60, "job_loss": 36, "accident": 48, "business_failure": 36, "income_collapse": 36},
+        "Term of the relief schedule, by hardship kind.",
+        unit="months",
+        policy=True,
+    )
+    bank_name: str = param("贵行 / the bank", "Name printed in the debtor notice.", unit="text", policy=True)
+    hotline: str = param("95xxx", "Service hotline printed in the debtor notice.", unit="text", policy=True)
 
 
 class StrategySettings(BaseModel):
@@ -307,6 +611,9 @@ class StrategySettings(BaseModel):
     litigate: LitigateSettings = LitigateSettings()
     transfer: TransferSettings = TransferSettings()
     hold: HoldSettings = HoldSettings()
+    capacity: CapacitySettings = CapacitySettings()
+    policy: PolicySettings = PolicySettings()
+    hardship: HardshipSettings = HardshipSettings()
 
     @model_validator(mode="after")
     def _check_fx(self) -> StrategySettings:

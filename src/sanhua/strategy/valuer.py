@@ -10,19 +10,29 @@ Each action's ``p_success``, ``amount`` and timing are documented on its
 settings class in :mod:`sanhua.strategy.settings`. Infeasible actions get null
 values and are never chosen.
 
-Feasibility (on top of each action's ``enabled`` flag):
+Feasibility: the action is enabled, allowed for the loan's category by
+``StrategySettings.policy.category_actions``, and:
 
 ===========  =====================================================================
-action       feasible when
+action       feasible when also
 ===========  =====================================================================
-restructure  category A and contact not lost
-settle       category A or B and contact not lost
-mediate      category B and contact not lost
-outsource    category B or C
-litigate     not in hardship and litigation status not ``execution_ended_no_assets``
+restructure  contact not lost, the new instalment affordable (or income unknown)
+settle       contact not lost
+mediate      contact not lost
+outsource    (no further rule)
+litigate     litigation status not ``execution_ended_no_assets``; not a hardship
+             debtor without ``relief_offered``; not a vulnerable debtor
 transfer     eligible product, unsecured (collateral ``none``; empty for cards)
 hold         always
 ===========  =====================================================================
+
+Each row also carries the capacity the action uses (``use_officers`` hours,
+``use_mediation`` slots, ``use_litigation`` CNY of court fee and case cost,
+``use_transfer`` and ``use_outsourcing`` CNY of EAD), ``months_to_cash``
+(cash-weighted mean month of the expected cash) and ``value_low`` /
+``value_high``: the value with the expected cash scaled by
+``expected_recovery_rate_low / expected_recovery_rate`` (and ``_high``) when
+those columns are present, except for transfer, whose price is fixed at sale.
 
 Months since default (timing on the recovery curve, past-due band of a
 transfer) come from ``dpd`` when present (``(dpd - 90) / 30.4375``, a loan
@@ -42,7 +52,8 @@ import polars as pl
 
 from sanhua.segment.rules import CATEGORIES
 from sanhua.strategy.court_fees import court_fee
-from sanhua.strategy.settings import ACTIONS, ActionSettings, StrategySettings
+from sanhua.strategy.restructure import RestructureTerms, restructure_terms
+from sanhua.strategy.settings import ACTIONS, ActionSettings, PolicySettings, StrategySettings
 from sanhua.tape.schema import CODES
 from sanhua.value.checks import (
     InputDataError,
@@ -55,7 +66,7 @@ from sanhua.value.checks import (
 )
 from sanhua.value.curves import RecoveryCurve, months_between
 
-__all__ = ["ActionValuer", "ActionResult", "INPUT_COLUMNS", "OPTIONAL_COLUMNS"]
+__all__ = ["ActionValuer", "ActionResult", "INPUT_COLUMNS", "OPTIONAL_COLUMNS", "USAGE_COLUMNS", "vulnerable_flags"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +97,16 @@ OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
     "hardship": pl.Boolean(),
     "lost_contact": pl.Boolean(),
     "short_plan": pl.Boolean(),
+    "interest_rate": pl.Float64(),
+    "income_annual": pl.Float64(),
+    "transfer_price": pl.Float64(),
+    "relief_offered": pl.Boolean(),
+    "vulnerable": pl.Boolean(),
+    "vulnerability": pl.Utf8(),
+    "hardship_event": pl.Utf8(),
+    "age": pl.Int32(),
+    "expected_recovery_rate_low": pl.Float64(),
+    "expected_recovery_rate_high": pl.Float64(),
 }
 """Columns :meth:`ActionValuer.run` reads when present; an absent one counts as all null.
 
@@ -93,6 +114,17 @@ OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
 """
 
 _ACTION_DTYPE = pl.Enum(list(ACTIONS))
+
+USAGE_COLUMNS: dict[str, str] = {
+    "officers": "use_officers",
+    "mediation": "use_mediation",
+    "litigation": "use_litigation",
+    "transfer": "use_transfer",
+    "outsourcing": "use_outsourcing",
+}
+"""Column of the value table that holds each resource's use per loan and action."""
+
+_NUMBERS = ("p_success", "amount", "discount_factor", "cost", "value", "value_low", "value_high", "months_to_cash")
 
 
 @dataclass(frozen=True)
@@ -107,7 +139,12 @@ class ActionResult:
         ``amount`` (cash if the action succeeds, loan currency),
         ``discount_factor`` (PV of one unit of that cash), ``cost`` (PV, loan
         currency) and ``value`` (PV net of cost). The numbers are null where
-        the action is infeasible.
+        the action is infeasible. Further: ``value_low`` and ``value_high``
+        (value at the ends of the recovery interval), ``months_to_cash``
+        (cash-weighted mean month), and the capacity use columns of
+        :data:`USAGE_COLUMNS` (0 where infeasible): officer hours, mediation
+        slots, CNY of litigation budget, CNY of EAD transferred and of EAD
+        outsourced.
     chosen : polars.DataFrame
         One row per loan in input order: ``loan_id``, ``action``,
         ``action_value`` (value of the chosen action) and
@@ -115,15 +152,23 @@ class ActionResult:
         curve.pv_factor``), loan currency.
     context : polars.DataFrame
         One row per loan in input order: ``loan_id``, ``currency``,
-        ``category`` and ``months_since_default`` (as used for timing).
+        ``category`` and ``months_since_default`` (as used for timing),
+        ``exposure_at_default``, ``fx_cny_per_unit`` (CNY per unit of the
+        loan's currency), ``hardship``, ``vulnerable`` and ``relief_offered``
+        (bool, as the policy rules read them).
     settings : StrategySettings
         Settings used.
+    terms : polars.DataFrame or None
+        Offer terms per loan: the restructuring schedule of
+        :class:`~sanhua.strategy.restructure.RestructureTerms` and
+        ``offer_share`` / ``offer_acceptance`` of the settlement offer.
     """
 
     values: pl.DataFrame
     chosen: pl.DataFrame
     context: pl.DataFrame
     settings: StrategySettings
+    terms: pl.DataFrame | None = None
 
     def summary(self) -> pl.DataFrame:
         """Summarise the chosen actions by currency, category and action.
@@ -199,7 +244,12 @@ class ActionValuer:
         check_unit_interval(frame, ["willingness", "ability"], _STAGE)
         # Recoveries may exceed EAD (interest and fees accrue after default), so the rate is only non-negative.
         check_non_negative(frame, ["expected_recovery_rate", "exposure_at_default", "principal_outstanding"], _STAGE)
-        check_non_negative(frame, ["interest_outstanding", "dpd"], _STAGE, allow_null=True)
+        check_non_negative(
+            frame,
+            ["interest_outstanding", "dpd", "interest_rate", "income_annual", "transfer_price", "age", "expected_recovery_rate_low", "expected_recovery_rate_high"],
+            _STAGE,
+            allow_null=True,
+        )
         check_codes(frame, "category", CATEGORIES, _STAGE, allow_null=False)
         check_codes(frame, "product", CODES["product"], _STAGE)
         check_codes(frame, "collateral", CODES["collateral"], _STAGE)
@@ -207,7 +257,7 @@ class ActionValuer:
         check_codes(
             frame, "currency", list(settings.fx_cny_per_unit), _STAGE, fix="Add the currency's CNY rate to strategy.fx_cny_per_unit."
         )
-        frame = fill_false(frame, ["written_off", "notarised", "hardship", "lost_contact", "short_plan"], _STAGE)
+        frame = fill_false(frame, ["written_off", "notarised", "hardship", "lost_contact", "short_plan", "relief_offered", "vulnerable"], _STAGE)
 
         return frame.with_columns(
             pl.col("interest_outstanding").cast(pl.Float64).fill_null(0.0),
@@ -265,19 +315,27 @@ class ActionValuer:
         loans = self._prepare(frame, settings)
         inputs = _Inputs.from_frame(loans, settings)
         curve_pv = curve.pv_factor(settings.discount_rate, inputs.months_since_default)
+        curve_months = curve.expected_months(inputs.months_since_default)
 
+        terms = restructure_terms(
+            inputs.principal, inputs.interest, inputs.interest_rate, inputs.monthly_income, inputs.short_plan, settings.restructure, settings.discount_rate
+        )
         components = {
-            "restructure": self._restructure(inputs, settings),
+            "restructure": self._restructure(inputs, settings, terms),
             "settle": self._settle(inputs, settings),
             "mediate": self._mediate(inputs, settings),
-            "outsource": self._outsource(inputs, settings, curve_pv),
+            "outsource": self._outsource(inputs, settings, curve_pv, curve_months),
             "litigate": self._litigate(inputs, settings),
             "transfer": self._transfer(inputs, settings),
-            "hold": self._hold(inputs, settings, curve_pv),
+            "hold": self._hold(inputs, settings, curve_pv, curve_months),
         }
-        feasible = self._feasibility(inputs, settings)
+        feasible = self._feasibility(inputs, settings, terms.affordable)
 
-        values, chosen = self._assemble(loans, inputs, components, feasible, curve_pv)
+        values, chosen = self._assemble(loans, inputs, components, feasible, curve_pv, settings)
+        terms_frame = terms.to_frame(loans["loan_id"]).with_columns(
+            pl.Series("offer_share", components["settle"]["offer_share"]),
+            pl.Series("offer_acceptance", components["settle"]["p_success"]),
+        )
         logger.info(
             "strategy: valued %d loans x %d actions in %.3f s; chosen %s",
             loans.height,
@@ -285,36 +343,62 @@ class ActionValuer:
             time.perf_counter() - started,
             dict(chosen.group_by("action").len().sort("action").iter_rows()),
         )
-        context = loans.select("loan_id", "currency", "category", "months_since_default")
-        return ActionResult(values=values, chosen=chosen, context=context, settings=settings)
+        context = loans.select("loan_id", "currency", "category", "months_since_default").with_columns(
+            pl.Series("exposure_at_default", inputs.ead),
+            pl.Series("fx_cny_per_unit", inputs.fx),
+            pl.Series("hardship", inputs.hardship),
+            pl.Series("vulnerable", inputs.vulnerable),
+            pl.Series("relief_offered", inputs.relief_offered),
+        )
+        return ActionResult(values=values, chosen=chosen, context=context, settings=settings, terms=terms_frame)
 
     # ---------------------------------------------------- action models
 
     @staticmethod
     def _with_costs(
-        inputs: _Inputs, action: ActionSettings, p: np.ndarray, amount: np.ndarray, df: np.ndarray, extra_cost: np.ndarray | float = 0.0,
-        cost_rate: np.ndarray | float | None = None,
+        inputs: _Inputs, action: ActionSettings, p: np.ndarray, amount: np.ndarray, df: np.ndarray, months: np.ndarray | float,
+        extra_cost: np.ndarray | float = 0.0, cost_rate: np.ndarray | float | None = None, uncertain: bool = True,
     ) -> dict[str, np.ndarray]:
         rate = action.collection_cost_rate if cost_rate is None else cost_rate
         expected_cash = p * amount * df
-        cost = action.fixed_cost_cny / inputs.fx + rate * expected_cash + extra_cost
-        return {"p_success": p, "amount": amount, "discount_factor": df, "cost": cost, "value": expected_cash - cost}
+        fixed = action.fixed_cost_cny / inputs.fx + extra_cost
+        cost = fixed + rate * expected_cash
+        low = inputs.ratio_low if uncertain else 1.0
+        high = inputs.ratio_high if uncertain else 1.0
+        return {
+            "p_success": p,
+            "amount": amount,
+            "discount_factor": df,
+            "cost": cost,
+            "value": expected_cash - cost,
+            "value_low": (1.0 - rate) * expected_cash * low - fixed,
+            "value_high": (1.0 - rate) * expected_cash * high - fixed,
+            "months_to_cash": np.broadcast_to(np.asarray(months, dtype=float), (inputs.size,)),
+            "court_fee_cny": np.zeros(inputs.size),
+        }
 
-    def _restructure(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+    def _restructure(self, inputs: _Inputs, settings: StrategySettings, terms: RestructureTerms) -> dict[str, np.ndarray]:
         action = settings.restructure
         ability_after = inputs.ability + action.relief_ability_gain * (1.0 - inputs.ability)
-        p = inputs.willingness * ability_after
-        amount = inputs.principal + (1.0 - action.interest_waiver) * inputs.interest
-        spread = np.where(inputs.short_plan, action.short_plan_months, action.spread_months)
-        df = _annuity_factor(settings.discount_rate, action.delay_months, spread)
-        return self._with_costs(inputs, action, p, amount, df)
+        p_redefault = 1.0 - ability_after
+        p = inputs.willingness * ((1.0 - p_redefault) + p_redefault * action.paid_before_redefault)
+        return self._with_costs(inputs, action, p, terms.total_paid, terms.discount_factor, terms.mean_month)
 
     def _settle(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
         action = settings.settle
-        p = inputs.willingness * (action.ability_floor + (1.0 - action.ability_floor) * inputs.ability)
-        amount = action.settlement_share * inputs.claim
+        base = inputs.willingness * (action.ability_floor + (1.0 - action.ability_floor) * inputs.ability)
+        shares = np.asarray(action.offer_shares if action.optimise_share else (action.settlement_share,), dtype=float)
+        # Acceptance of each share on the grid; the offer maximises the expected share paid.
+        factor = ((1.0 - shares) / (1.0 - action.settlement_share)) ** action.acceptance_elasticity
+        acceptance = np.minimum(1.0, base[:, None] * factor[None, :])
+        best = np.argmax(acceptance * shares[None, :], axis=1)
+        share = shares[best]
+        p = acceptance[np.arange(inputs.size), best]
+        amount = share * inputs.claim
         df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
-        return self._with_costs(inputs, action, p, amount, df)
+        result = self._with_costs(inputs, action, p, amount, df, _mean_month(action.delay_months, action.spread_months))
+        result["offer_share"] = share
+        return result
 
     def _mediate(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
         action = settings.mediate
@@ -322,15 +406,19 @@ class ActionValuer:
         p = willingness_after * (action.ability_floor + (1.0 - action.ability_floor) * inputs.ability)
         amount = action.agreed_share * inputs.claim
         df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
-        return self._with_costs(inputs, action, p, amount, df)
+        return self._with_costs(inputs, action, p, amount, df, _mean_month(action.delay_months, action.spread_months))
 
-    def _outsource(self, inputs: _Inputs, settings: StrategySettings, curve_pv: np.ndarray) -> dict[str, np.ndarray]:
+    def _outsource(self, inputs: _Inputs, settings: StrategySettings, curve_pv: np.ndarray, curve_months: np.ndarray) -> dict[str, np.ndarray]:
         action = settings.outsource
         p = np.ones(inputs.size)
         amount = np.minimum(inputs.claim_or_ead, action.recovery_uplift * inputs.expected_recovery)
         df = curve_pv * (1.0 + settings.discount_rate / 12) ** -action.delay_months
-        rate = np.where(inputs.written_off, action.written_off_cost_rate, action.collection_cost_rate)
-        return self._with_costs(inputs, action, p, amount, df, cost_rate=rate)
+        on_book_rate = np.full(inputs.size, action.collection_cost_rate)
+        # Commission tiers by days past due: each tier's rate applies from its lowest dpd up.
+        for lowest, tier_rate in sorted((int(key), rate) for key, rate in action.commission_by_dpd.items()):
+            on_book_rate = np.where(inputs.dpd_days >= lowest, tier_rate, on_book_rate)
+        rate = np.where(inputs.written_off, action.written_off_cost_rate, on_book_rate)
+        return self._with_costs(inputs, action, p, amount, df, curve_months + action.delay_months, cost_rate=rate)
 
     def _litigate(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
         action = settings.litigate
@@ -351,7 +439,10 @@ class ActionValuer:
             stack_reductions=action.stack_fee_reductions,
         )
         fee = np.where(files_suit, fee_cny / inputs.fx, 0.0)
-        return self._with_costs(inputs, action, p, amount, df, extra_cost=fee)
+        months = delay + (action.spread_months - 1) / 2.0
+        result = self._with_costs(inputs, action, p, amount, df, months, extra_cost=fee)
+        result["court_fee_cny"] = np.where(files_suit, fee_cny, 0.0)
+        return result
 
     def _transfer(self, inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
         action = settings.transfer
@@ -364,36 +455,46 @@ class ActionValuer:
         )
         principal_recovery = product_rate * band_rate / action.market_principal_recovery
         p = np.ones(inputs.size)
-        amount = principal_recovery * inputs.principal
+        # A price from the valuation stage (column transfer_price) replaces the market-figure price.
+        amount = np.where(np.isnan(inputs.transfer_price), principal_recovery * inputs.principal, inputs.transfer_price)
         df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
-        return self._with_costs(inputs, action, p, amount, df)
+        return self._with_costs(inputs, action, p, amount, df, _mean_month(action.delay_months, action.spread_months), uncertain=False)
 
-    def _hold(self, inputs: _Inputs, settings: StrategySettings, curve_pv: np.ndarray) -> dict[str, np.ndarray]:
+    def _hold(self, inputs: _Inputs, settings: StrategySettings, curve_pv: np.ndarray, curve_months: np.ndarray) -> dict[str, np.ndarray]:
         action = settings.hold
         p = np.ones(inputs.size)
-        return self._with_costs(inputs, action, p, inputs.expected_recovery, curve_pv)
+        return self._with_costs(inputs, action, p, inputs.expected_recovery, curve_pv, curve_months)
 
     # -------------------------------------------------------- feasibility
 
     @staticmethod
-    def _feasibility(inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
-        category = inputs.category
+    def _feasibility(inputs: _Inputs, settings: StrategySettings, affordable: np.ndarray) -> dict[str, np.ndarray]:
+        policy = settings.policy
         reachable = ~inputs.lost_contact
         transfer = settings.transfer
         unsecured = _equals(inputs.collateral, "none") | (
             inputs.collateral.is_null().to_numpy()
             & _is_in(inputs.product, transfer.unsecured_when_collateral_unknown)
         )
+        hardship_blocks = inputs.hardship & ~inputs.relief_offered if policy.hardship_relief_first else np.zeros(inputs.size, dtype=bool)
 
         rules = {
-            "restructure": _equals(category, "A") & reachable,
-            "settle": _is_in(category, ("A", "B")) & reachable,
-            "mediate": _equals(category, "B") & reachable,
-            "outsource": _is_in(category, ("B", "C")),
-            "litigate": ~inputs.hardship & ~_equals(inputs.litigation_status, "execution_ended_no_assets"),
+            "restructure": reachable & affordable,
+            "settle": reachable,
+            "mediate": reachable,
+            "outsource": np.ones(inputs.size, dtype=bool),
+            "litigate": ~hardship_blocks & ~_equals(inputs.litigation_status, "execution_ended_no_assets"),
             "transfer": _is_in(inputs.product, transfer.eligible_products) & unsecured,
         }
-        feasible = {name: rule & settings.action(name).enabled for name, rule in rules.items()}
+        feasible = {}
+        for name, rule in rules.items():
+            allowed = np.zeros(inputs.size, dtype=bool)
+            for category, actions in policy.category_actions.items():
+                if name in actions:
+                    allowed |= _equals(inputs.category, category)
+            if name in policy.vulnerable_forbidden_actions:
+                allowed &= ~inputs.vulnerable
+            feasible[name] = rule & allowed & settings.action(name).enabled
         feasible["hold"] = np.ones(inputs.size, dtype=bool)
         return feasible
 
@@ -406,6 +507,7 @@ class ActionValuer:
         components: dict[str, dict[str, np.ndarray]],
         feasible: dict[str, np.ndarray],
         curve_pv: np.ndarray,
+        settings: StrategySettings,
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         value_matrix = np.column_stack(
             [np.where(feasible[name], components[name]["value"], -np.inf) for name in ACTIONS]
@@ -422,14 +524,15 @@ class ActionValuer:
             }
         )
 
-        numbers = ("p_success", "amount", "discount_factor", "cost", "value")
         parts = []
         for name in ACTIONS:
+            usage = _usage(name, components[name], inputs, settings)
             part = pl.DataFrame(
                 {
                     "loan_id": loans["loan_id"],
                     "feasible": feasible[name],
-                    **{key: np.broadcast_to(components[name][key], (inputs.size,)) for key in numbers},
+                    **{key: np.broadcast_to(components[name][key], (inputs.size,)) for key in _NUMBERS},
+                    **{USAGE_COLUMNS[resource]: np.where(feasible[name], amount, 0.0) for resource, amount in usage.items()},
                 }
             )
             parts.append(
@@ -437,11 +540,34 @@ class ActionValuer:
                     "loan_id",
                     pl.lit(name, dtype=_ACTION_DTYPE).alias("action"),
                     "feasible",
-                    *[pl.when(pl.col("feasible")).then(pl.col(key)).alias(key) for key in numbers],
+                    *[pl.when(pl.col("feasible")).then(pl.col(key)).alias(key) for key in _NUMBERS],
+                    *USAGE_COLUMNS.values(),
                 )
             )
         values = pl.concat(parts, how="vertical")
         return values, chosen
+
+
+def _mean_month(delay: float, spread: int) -> float:
+    """Mean month of ``spread`` equal monthly payments, the first ``delay`` months from now."""
+    return delay + (spread - 1) / 2.0
+
+
+def _usage(name: str, component: dict[str, np.ndarray], inputs: _Inputs, settings: StrategySettings) -> dict[str, np.ndarray]:
+    """Capacity one loan uses under action ``name``: officer hours, mediation slots, CNY of litigation budget and of EAD."""
+    action = settings.action(name)
+    zeros = np.zeros(inputs.size)
+    usage = {resource: zeros for resource in USAGE_COLUMNS}
+    usage["officers"] = np.full(inputs.size, action.officer_hours)
+    if name == "mediate":
+        usage["mediation"] = np.full(inputs.size, settings.mediate.slots_per_case)
+    elif name == "litigate":
+        usage["litigation"] = settings.litigate.fixed_cost_cny + component["court_fee_cny"]
+    elif name == "transfer":
+        usage["transfer"] = inputs.ead * inputs.fx
+    elif name == "outsource":
+        usage["outsourcing"] = inputs.ead * inputs.fx
+    return usage
 
 
 def _lookup(codes: pl.Series, mapping: dict[str, float], default: float) -> np.ndarray:
@@ -483,6 +609,14 @@ class _Inputs:
     hardship: np.ndarray
     lost_contact: np.ndarray
     short_plan: np.ndarray
+    ead: np.ndarray
+    interest_rate: np.ndarray
+    monthly_income: np.ndarray
+    transfer_price: np.ndarray
+    relief_offered: np.ndarray
+    vulnerable: np.ndarray
+    ratio_low: np.ndarray
+    ratio_high: np.ndarray
 
     @classmethod
     def from_frame(cls, loans: pl.DataFrame, settings: StrategySettings) -> _Inputs:
@@ -502,6 +636,10 @@ class _Inputs:
         dpd = loans["dpd"].cast(pl.Float64).to_numpy()
         dpd_days = np.where(np.isnan(dpd), _DEFAULT_DPD + months * _DAYS_PER_MONTH, dpd)
         fx = loans.select(pl.col("currency").replace_strict(settings.fx_cny_per_unit, return_dtype=pl.Float64)).to_series().to_numpy()
+        rate = floats("expected_recovery_rate")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_low = np.where(rate > 0, floats("expected_recovery_rate_low") / rate, 1.0)
+            ratio_high = np.where(rate > 0, floats("expected_recovery_rate_high") / rate, 1.0)
 
         return cls(
             size=loans.height,
@@ -524,6 +662,34 @@ class _Inputs:
             hardship=flags("hardship"),
             lost_contact=flags("lost_contact"),
             short_plan=flags("short_plan"),
+            ead=ead,
+            interest_rate=floats("interest_rate"),
+            monthly_income=floats("income_annual") / 12.0,
+            transfer_price=floats("transfer_price"),
+            relief_offered=flags("relief_offered"),
+            vulnerable=vulnerable_flags(loans, settings.policy),
+            ratio_low=np.nan_to_num(ratio_low, nan=1.0),
+            ratio_high=np.nan_to_num(ratio_high, nan=1.0),
         )
+
+
+def vulnerable_flags(loans: pl.DataFrame, policy: PolicySettings) -> np.ndarray:
+    """Flag vulnerable debtors by the rules of :class:`~sanhua.strategy.settings.PolicySettings` (bool per row).
+
+    Absent columns count as not vulnerable: ``vulnerable`` (bool),
+    ``vulnerability`` (text), ``hardship_event`` (text) and ``age`` (years).
+    """
+    flag = pl.lit(False)
+    if "vulnerable" in loans.columns:
+        flag = flag | pl.col("vulnerable").cast(pl.Boolean).fill_null(False)
+    if "vulnerability" in loans.columns:
+        text = pl.col("vulnerability").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+        flag = flag | (text.is_not_null() & ~text.is_in(list(policy.not_vulnerable_values))).fill_null(False)
+    if "hardship_event" in loans.columns:
+        event = pl.col("hardship_event").cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+        flag = flag | event.is_in(list(policy.vulnerable_hardship_events)).fill_null(False)
+    if "age" in loans.columns and policy.vulnerable_age is not None:
+        flag = flag | (pl.col("age") >= policy.vulnerable_age).fill_null(False)
+    return loans.select(flag.alias("vulnerable")).to_series().to_numpy().astype(bool)
 
 
