@@ -10,7 +10,8 @@ Projected pools
 rate equivalent to ``base_redefault_rate`` (1 when it is 0). The first ``known_months`` months
 (cash already received when the deal was priced) are never stressed; the stresses apply to the
 months after them. Cash lost to extra re-defaults is
-not recovered: the projected table does not say how much of it is performing-loan cash.
+not recovered. NOTE: the projected table does not say how much of it is performing-loan cash, so
+this stress is conservative for pools whose re-defaults recover.
 
 Loan pools
 ----------
@@ -151,7 +152,7 @@ def _project_projected(pool: ProjectedPool, scenarios: Scenarios, extra_months: 
     return CollateralFlows(collections, zeros, zeros.copy(), base_padded, float(base.sum()), last_month)
 
 
-def _project_loans(pool: LoanPool, scenarios: Scenarios, extra_months: int) -> CollateralFlows:
+def _project_loans(pool: LoanPool, scenarios: Scenarios, extra_months: int, *, with_base: bool = True) -> CollateralFlows:
     principal = np.asarray(pool.scheduled_principal, dtype=np.float64)
     interest = np.asarray(pool.scheduled_interest, dtype=np.float64)
     months = principal.shape[0]
@@ -192,13 +193,10 @@ def _project_loans(pool: LoanPool, scenarios: Scenarios, extra_months: int) -> C
     performing_out = np.zeros((count, horizon))
     performing_out[:, : months + tail] = performing
 
-    base_scenario = Scenarios.base()
-    if len(scenarios) == 1 and np.allclose(
-        [scenarios.recovery_haircut[0], scenarios.delay_months[0], scenarios.redefault_multiple[0], scenarios.prepayment_multiple[0]], [0, 0, 1, 1]
-    ):
-        base = collections[0].copy()
+    if with_base:
+        base = _project_loans(pool, Scenarios.base(), horizon - months - tail, with_base=False).collections[0]
     else:
-        base = _project_loans(pool, base_scenario, horizon - months - tail).collections[0]
+        base = collections[0].copy()
     last_month = months + tail + scenarios.delay_months.astype(np.int64)
     return CollateralFlows(collections, defaults_out, performing_out, base, pool.opening_balance, last_month)
 

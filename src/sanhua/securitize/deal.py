@@ -6,7 +6,7 @@ models directly). Every section is a pydantic model that rejects unknown keys.
 
 Units and dates
 ---------------
-- Amounts are in the deal's currency (CNY unless ``currency`` says otherwise),
+- Amounts are in the deal's currency (CNY unless ``currency`` names another),
   in units, not thousands or millions.
 - Rates named ``coupon``, ``rate`` on a balance, ``redefault_rate`` and
   ``prepayment_rate`` are annual fractions (0.03 is 3 %). A fee with
@@ -648,7 +648,7 @@ def load_deal(path: str | Path) -> Deal:
     InputFileError
         The file does not exist or cannot be read.
     ConfigError
-        The file is not valid TOML or a key holds an invalid value; the message
+        The file is not valid TOML or a key has an invalid value; the message
         names the file, the key, the value and the fix.
     """
     path = Path(path)

@@ -23,6 +23,9 @@ later period gathers ``frequency.months`` months and pays on its payment date. A
 period is the last period of the horizon or the period of the clean-up call; at the start of the
 final period, and of any period in which every senior class is repaid, the accounts are released
 into the available cash. Balances still unpaid after the final period are losses.
+
+NOTE: a deal has no legal final date, so a scenario runs until its last collection or its
+clean-up call, and all collections form one pot (no separate interest and principal accounts).
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def propose_deal(
     Raises
     ------
     InputDataError
-        The pool table lacks a column or holds invalid values.
+        The pool table lacks a column or contains invalid values.
     """
     settings = settings or SecuritizeSettings()
     collections = _check_pool(pool_cashflows)

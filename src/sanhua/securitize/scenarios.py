@@ -114,7 +114,7 @@ class Scenarios:
 
     @classmethod
     def base(cls) -> Scenarios:
-        """The single unstressed scenario."""
+        """Return the single unstressed scenario."""
         return cls.from_values(1)
 
     @classmethod
