@@ -584,7 +584,8 @@ class HardshipSettings(BaseModel):
         unit="months",
         policy=True,
     )
-    bank_name: str = param("贵行 / the bank", "Name printed in the debtor notice.", unit="text", policy=True)
+    bank_name_zh: str = param("本行", "Name of the bank in the zh-CN debtor notice.", unit="text", policy=True)
+    bank_name_en: str = param("The bank", "Name of the bank in the English debtor notice.", unit="text", policy=True)
     hotline: str = param("95xxx", "Service hotline printed in the debtor notice.", unit="text", policy=True)
 
 
