@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from plotly.offline import get_plotlyjs
 
 from sanhua.securitize import Deal, Scenarios, load_deal
 from sanhua.securitize.analysis import analyse_deal
@@ -29,7 +30,9 @@ def test_example_report_in_chinese(analysis, tmp_path: Path) -> None:  # type: i
     for heading in ("交易结构", "现金流支付顺序", "压力测试矩阵与临界值", "流动性储备账户压力测试", "分层测算"):
         assert f">{heading}</h2>" in html
     assert "<svg" in html
-    assert "Plotly.newPlot(\"chart-stress\"" in html
+    assert get_plotlyjs()[-2000:] in html  # embedded as it is, not HTML-escaped
+    assert 'Plotly.newPlot("chart-stress-0"' in html
+    assert 'Plotly.newPlot("chart-stress-1"' in html
     assert "http://" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", html.split("</script>", 1)[1])
 
 

@@ -81,7 +81,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .kpi { display: flex; gap: 1.5rem; flex-wrap: wrap; } .kpi div { background: #f4f6f8; padding: .6rem 1rem; border-radius: 4px; }
 .kpi b { display: block; font-size: 1.1rem; }
 </style>
-<script>{{ plotly_js }}</script>
+<script>{{ plotly_js | safe }}</script>
 </head>
 <body>
 <h1>{{ title }}</h1>
@@ -189,9 +189,8 @@ def _stress_pivot(analysis: DealAnalysis, tranche: str, value: str) -> pl.DataFr
     return matrix.pivot(on="delay_months", index="recovery_haircut", values=value, sort_columns=True).sort("recovery_haircut")
 
 
-def _stress_chart(analysis: DealAnalysis, language: str) -> go.Figure:
-    senior = analysis.deal.seniors[0].name
-    pivot = _stress_pivot(analysis, senior, "principal_loss_rate")
+def _stress_chart(analysis: DealAnalysis, tranche: str, language: str) -> go.Figure:
+    pivot = _stress_pivot(analysis, tranche, "principal_loss_rate")
     delays = [c for c in pivot.columns if c != "recovery_haircut"]
     z = [[row[c] for c in delays] for row in pivot.iter_rows(named=True)]
     figure = go.Figure(
@@ -203,12 +202,13 @@ def _stress_chart(analysis: DealAnalysis, language: str) -> go.Figure:
             zmin=0,
             zmax=max(0.01, max((v for row in z for v in row if v is not None), default=0.01)),
             texttemplate="%{z:.1%}",
-            colorbar={"tickformat": ".0%"},
+            colorbar={"tickformat": ".1%"},
         )
     )
     figure.update_layout(
+        title={"text": f"{tranche}: {_t('col.principal_loss_rate', language)}"},
         height=420,
-        margin={"l": 90, "r": 20, "t": 30, "b": 60},
+        margin={"l": 90, "r": 20, "t": 50, "b": 60},
         xaxis={"title": {"text": _t("col.delay_months", language)}, "type": "category"},
         yaxis={"title": {"text": _t("col.recovery_haircut", language)}, "type": "category"},
         paper_bgcolor="white",
@@ -219,7 +219,7 @@ def _stress_chart(analysis: DealAnalysis, language: str) -> go.Figure:
 def _kpis(analysis: DealAnalysis, language: str) -> list[tuple[str, str]]:
     deal = analysis.deal
     currency = deal.currency
-    collected = float(analysis.base.flows["collateral"][0].sum())
+    collected = float(analysis.base.flows["collections"][0].sum())
     senior_share = sum(t.balance for t in deal.seniors) / deal.issue_balance
     kpis = [
         (_t("kpi.claims", language), format_money(deal.claims, currency, language, decimals=0)),
@@ -281,7 +281,7 @@ def render_deal_report(analysis: DealAnalysis, language: str | None = None) -> s
             "id": "stress",
             "title": _t("section.stress", language),
             "note": _t("note.stress", language),
-            "charts": [{"id": "chart-stress", "json": figure_json(_stress_chart(analysis, language))}],
+            "charts": [{"id": f"chart-stress-{i}", "json": figure_json(_stress_chart(analysis, t.name, language))} for i, t in enumerate(deal.tranches)],
             "tables": [*stress_tables, _table(tables["break_even"], language, currency)],
         },
         {"id": "liquidity", "title": _t("section.liquidity", language), "note": _t("note.liquidity", language), "tables": [_table(tables["liquidity"], language, currency)], "charts": []},
