@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from sanhua import __version__
+from sanhua.cli_abs import app as abs_app
 from sanhua.errors import (
     CatalogueError,
     ConfigError,
@@ -43,6 +44,7 @@ runs_app = typer.Typer(no_args_is_help=True, help="List and show recorded runs (
 app.add_typer(runs_app, name="runs")
 models_app = typer.Typer(no_args_is_help=True, help="List, show and approve registered models (registry in $SANHUA_HOME/catalogue.duckdb).")
 app.add_typer(models_app, name="models")
+app.add_typer(abs_app, name="abs")
 
 err = Console(stderr=True)
 out = Console()
@@ -217,7 +219,7 @@ def _run_and_report(language: str, **kwargs) -> None:
     from sanhua.governance.catalogue import Catalogue
     from sanhua.governance.registry import Registry
 
-    with _Stages(language, total=9 if kwargs.get("history") is not None else 5) as stages:
+    with _Stages(language, total=10 if kwargs.get("history") is not None else 6) as stages:
         registry = Registry() if kwargs.get("history") is not None else None
         result = pipeline.run(catalogue=Catalogue(), registry=registry, language=language, on_stage=stages, **kwargs)
     counts = result.record["counts"]
@@ -266,6 +268,15 @@ def run(
         _fail(exc, language)
 
 
+def _demo_realised(latent: Path) -> "pl.DataFrame":
+    """Return the generator's recoveries after the tape's cut-off, for the demo's backtest."""
+    import polars as pl
+
+    return pl.read_parquet(latent, columns=["loan_id", "book", "future_recovery"]).filter(pl.col("book") == "tape").select(
+        "loan_id", pl.col("future_recovery").alias("recovered")
+    )
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo data (DIR/data) and run (DIR/run).")] = Path("demo-output"),
@@ -288,10 +299,10 @@ def demo(
         settings = _settings(None)
         with _Stages(language, total=4) as stages:
             pipeline.fit(paths.history, "cn-bank", out=out / "model", settings=settings, demo=True, registry=Registry(), on_stage=stages)
-        with _Stages(language, total=5) as stages:
+        with _Stages(language, total=6) as stages:
             result = pipeline.run(
                 paths.tape, "cn-bank", out=out / "run", model_dir=out / "model", settings=settings, demo=True,
-                command="demo", language=language, catalogue=Catalogue(), on_stage=stages,
+                command="demo", language=language, catalogue=Catalogue(), on_stage=stages, realised=_demo_realised(paths.latent),
             )
     except typer.Exit:
         raise

@@ -38,6 +38,7 @@ from sanhua.segment.rules import SegmentSettings
 from sanhua.strategy.settings import StrategySettings
 from sanhua.tape.privacy import MaskingSettings
 from sanhua.value.curves import CurveSettings
+from sanhua.value.settings import ValuationSettings
 
 
 class PrivacySettings(BaseModel):
@@ -65,6 +66,7 @@ class Settings(BaseModel):
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    valuation: ValuationSettings = Field(default_factory=ValuationSettings)
 
     def public_dump(self) -> dict:
         """Return the settings as JSON-ready data without the pseudonym key."""

@@ -45,10 +45,13 @@ from sanhua.tape.load import Tape, load_tape, write_quarantine
 from sanhua.tape.privacy import Pseudonymiser
 from sanhua.tape.profile import Profile, load_profile
 from sanhua.value.curves import RecoveryCurve
+from sanhua.value.backtest import error_summary, package_backtest
+from sanhua.value.valuer import ValuationResult, Valuer
 
 logger = logging.getLogger(__name__)
 
 CURVE_FILE = "curve.json"
+PACKAGES_FILE = "packages.csv"
 StageCallback = Callable[[str], None]
 
 
@@ -278,13 +281,86 @@ def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: S
     return frame, actions, features.refusals
 
 
+def _group_backtest(data: pl.DataFrame, tape: Tape) -> dict:
+    """Compare predicted and realised recovery by group of loans, as a bidder would see packages.
+
+    Groups are the origination quarter and the grade where the tape has them
+    (LendingClub: issue quarter x grade), else the product.
+    """
+    loans = tape.loans
+    keys = []
+    if "origination_date" in loans.columns:
+        keys.append(pl.col("origination_date").dt.year().cast(pl.Utf8) + pl.lit("Q") + pl.col("origination_date").dt.quarter().cast(pl.Utf8))
+    if "grade" in loans.columns:
+        keys.append(pl.col("grade").cast(pl.Utf8).fill_null("?"))
+    if not keys and "product" in loans.columns:
+        keys.append(pl.col("product").cast(pl.Utf8).fill_null("?"))
+    if not keys:
+        return {}
+    group = pl.concat_str(keys, separator=" / ").fill_null("?").alias("group")
+    frame = data.join(loans.select("loan_id", group), on="loan_id", how="left").with_columns(
+        pl.col("recovered").alias("realised_recovery"), pl.col("expected_recovery_rate").clip(lower_bound=0.0)
+    )
+    table = package_backtest(frame, ["group"])
+    return {"by": "origination quarter / grade" if "grade" in loans.columns else "product", "groups": table.to_dicts(), **error_summary(table)}
+
+
+def _cutoff_date(tape: Tape, as_of: date | None) -> date:
+    """Return the tape's cut-off date: the given as-of date, else the latest per-loan as-of date, else today."""
+    latest = _latest_as_of(tape, as_of)
+    return date.fromisoformat(latest) if latest else date.today()
+
+
+def value_tape(frame: pl.DataFrame, tape: Tape, actions: object, curve: RecoveryCurve, settings: Settings, cutoff: date) -> ValuationResult:
+    """Price every loan, form the bulk-transfer packages and build their disclosure (:class:`sanhua.value.Valuer`).
+
+    The scored frame is joined with the loan columns the disclosure reads
+    (debtor, region, five-tier class, fees, origination date) and the
+    borrowers' age band where the tape has it.
+    """
+    extra = [
+        c for c in ("borrower_id_hash", "region", "five_tier", "fees_outstanding", "origination_date")
+        if c in tape.loans.columns and c not in frame.columns
+    ]
+    data = frame.join(tape.loans.select("loan_id", *extra), on="loan_id", how="left")
+    borrowers = tape.table("borrowers")
+    if borrowers is not None and "age" in borrowers.columns and "borrower_id_hash" in data.columns and "age" not in data.columns:
+        data = data.join(borrowers.select("borrower_id_hash", "age").unique("borrower_id_hash"), on="borrower_id_hash", how="left")
+    return Valuer(settings.valuation).run(data, actions, curve, cutoff)
+
+
+def _valuation_record(valuation: ValuationResult, files: list[Path], run_dir: Path) -> dict:
+    """Summarise the valuation for run.json and the report: packages, curve bands, notes and the disclosure files."""
+    bands = valuation.curve_bands.filter(pl.col("segment") == pl.col("segment").first())
+    return {
+        "cutoff_date": valuation.cutoff_date.isoformat(),
+        "packages": valuation.packages.to_dicts(),
+        "curve_bands": bands.select(
+            "month", *[c for c in ("cumulative", "cumulative_low", "cumulative_high") if c in bands.columns]
+        ).to_dicts(),
+        "curve_segments": valuation.curve_fallbacks.to_dicts(),
+        "eligibility": valuation.loans["eligibility"].value_counts(sort=True).to_dicts(),
+        "k_anonymity": valuation.k_anonymity.to_dicts(),
+        "k": valuation.settings.disclosure.k_anonymity,
+        "monte_carlo": {
+            "scenarios": valuation.settings.monte_carlo.n_scenarios,
+            "seed": valuation.settings.monte_carlo.seed,
+            "seconds": round(valuation.mc_seconds, 3),
+        },
+        "target_irr": valuation.settings.pricing.target_irr,
+        "discount_rate": valuation.settings.pricing.discount_rate,
+        "notes": list(valuation.notes),
+        "files": [str(path.relative_to(run_dir)) for path in files] + [PACKAGES_FILE],
+    }
+
+
 def _output(frame: pl.DataFrame) -> pl.DataFrame:
     first = ["loan_id", "currency", "willingness", "ability", "category", "expected_recovery", "expected_recovery_pv", "action", "action_value", "reasons_zh", "reasons_en"]
     rest = [
         c
         for c in (
             "exposure_at_default", "expected_recovery_rate", "p_any_recovery", "expected_recovery_rate_if_any", "expected_recovery_low", "expected_recovery_high",
-            "product", "hardship", "lost_contact", "segment_rule", "short_plan",
+            "product", "hardship", "lost_contact", "segment_rule", "short_plan", "hold_value", "package_id", "transfer_price",
         )
         if c in frame.columns
     ]
@@ -309,12 +385,16 @@ def run(
     catalogue: object | None = None,
     registry: Registry | None = None,
     on_stage: StageCallback | None = None,
+    realised: pl.DataFrame | None = None,
 ) -> RunResult:
     """Run the main job on a tape and write the run folder ``out``.
 
     Exactly one of ``model_dir`` (a folder written by :func:`fit`) and
     ``history`` (fit first, in memory and into ``out/model``) must be given.
     A model fit here is registered in ``registry`` as a draft when one is given.
+    ``realised`` (``loan_id``, ``recovered`` in the loan's currency) gives
+    recoveries known outside the tape, such as the demo generator's; the
+    backtest uses it when the tape has no outcomes.
     """
     if (model_dir is None) == (history is None):
         raise SanhuaError("give exactly one of a model folder (--model) and a history (--history)")
@@ -355,25 +435,39 @@ def run(
     )
     frame, actions = fairness.frame, fairness.actions or actions
 
+    clock.stage("value")
+    valuation = value_tape(frame, tape, actions, curve, settings, _cutoff_date(tape, as_of))
+    frame = frame.join(valuation.loans.select("loan_id", "hold_value", "package_id", "transfer_price"), on="loan_id", how="left")
+
     clock.stage("backtest")
     backtest_record = None
     outcomes = tape.table("outcomes")
+    source = "tape"
     if outcomes is not None and outcomes.height:
-        realised = outcomes.group_by("loan_id").agg(pl.col("amount").sum().alias("recovered"))
+        realised_by_loan = outcomes.group_by("loan_id").agg(pl.col("amount").sum().alias("recovered"))
+    elif realised is not None:
+        realised_by_loan, source = realised.select("loan_id", pl.col("recovered").cast(pl.Float64)), "given"
+    else:
+        realised_by_loan = None
+    if realised_by_loan is not None:
         data = (
             frame.select(
                 "loan_id", "exposure_at_default", "expected_recovery_rate",
                 *[c for c in ("expected_recovery_rate_low", "expected_recovery_rate_high") if c in frame.columns],
             )
-            .join(realised, on="loan_id", how="left")
+            .join(realised_by_loan, on="loan_id", how="left")
             .with_columns(pl.col("recovered").fill_null(0.0))
             .with_columns(assessor.baseline_rate(tape.loans.select("loan_id", *(["grade"] if "grade" in tape.loans.columns else []))).alias("baseline_rate"))
         )
         backtest_record = backtest(data, settings.backtest).record
+        backtest_record["realised_source"] = source
+        backtest_record["by_group"] = _group_backtest(data, tape)
 
     clock.stage("write")
     output = _output(frame)
     output.write_parquet(run_dir / "loans.parquet")
+    disclosure_files = valuation.write(run_dir)
+    valuation.packages.write_csv(run_dir / PACKAGES_FILE)
     write_quarantine(tape.quarantine, run_dir / "quarantine.csv")
     clock.stop()
 
@@ -406,7 +500,10 @@ def run(
         "counts": counts,
         "flags": tape.flags,
         "external_refusals": refusals,
-        "assumptions": curve.assumptions() + settings.segment.assumptions() + settings.strategy.assumptions() + settings.fairness.assumptions(),
+        "assumptions": (
+            curve.assumptions() + settings.segment.assumptions() + settings.strategy.assumptions() + settings.fairness.assumptions()
+            + settings.valuation.assumptions()
+        ),
         "metrics": {
             "stage_seconds": clock.seconds,
             "loans_per_second": round(counts["scored"] / duration, 1) if duration > 0 else None,
@@ -421,6 +518,7 @@ def run(
         },
         "backtest": backtest_record,
         "fairness": fairness.record,
+        "valuation": _valuation_record(valuation, disclosure_files, run_dir),
     }
     record = _json_ready(record)
     (run_dir / "run.json").write_text(

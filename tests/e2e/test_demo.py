@@ -114,3 +114,29 @@ def test_run_with_history_registers_model(demo_run, tmp_path):
     listed = invoke(["models", "list"])
     assert listed.exit_code == 0
     assert bundle["version"] in listed.stdout
+
+
+def test_demo_valuation_and_disclosure(demo_run):
+    out, _ = demo_run
+    run_dir = out / "run"
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    valuation = record["valuation"]
+    assert valuation["packages"], valuation["eligibility"]
+    for name in valuation["files"]:
+        assert (run_dir / name).is_file(), name
+    summary = pl.read_csv(run_dir / "disclosure" / "package_summary.csv")
+    assert "资产包编号" in summary.columns and "借款人户数" in summary.columns
+    assert summary.height == len(valuation["packages"])
+    for item in valuation["k_anonymity"]:
+        assert item["min_debtors_per_class"] >= valuation["k"]
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="zh-CN-valuation"' in html and 'href="disclosure/package_summary.xlsx"' in html
+
+
+def test_demo_backtest_against_generator(demo_run):
+    out, _ = demo_run
+    record = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
+    backtest = record["backtest"]
+    assert backtest["realised_source"] == "given"
+    assert backtest["metrics"]["spearman"]["model"] > 0.5
+    assert backtest["by_group"]["groups"]

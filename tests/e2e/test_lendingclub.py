@@ -81,3 +81,30 @@ def test_permuted_outcome_columns_leave_scores_unchanged(lendingclub_run, tmp_pa
     before = pl.read_parquet(lendingclub_run / "loans.parquet").select(columns).sort("loan_id")
     after = pl.read_parquet(tmp_path / "run" / "loans.parquet").select(columns).sort("loan_id")
     assert before.equals(after)
+
+
+def test_backtest_by_issue_quarter_and_grade(lendingclub_run):
+    # Issue 4, item 6: charged-off 2010 loans grouped by issue quarter (4) and grade (A-G): at most 28 groups.
+    record = json.loads((lendingclub_run / "run.json").read_text(encoding="utf-8"))
+    by_group = record["backtest"]["by_group"]
+    assert by_group["by"] == "origination quarter / grade"
+    assert 20 <= len(by_group["groups"]) <= 28
+    assert {g["group"][:6] for g in by_group["groups"]} <= {"2010Q1", "2010Q2", "2010Q3", "2010Q4"}
+    realised = sum(g["realised"] for g in by_group["groups"])
+    assert realised == pytest.approx(record["backtest"]["total"]["realised"], rel=1e-9)
+    assert 0 < by_group["wape"] < 0.5
+
+
+def test_unsecured_loans_are_packaged_and_priced(lendingclub_run):
+    record = json.loads((lendingclub_run / "run.json").read_text(encoding="utf-8"))
+    valuation = record["valuation"]
+    packages = valuation["packages"]
+    assert packages, valuation["eligibility"]
+    loans = pl.read_parquet(lendingclub_run / "loans.parquet")
+    packaged = loans.filter(pl.col("package_id").is_not_null())
+    # Conservation: every packaged loan is in exactly one package, and the package sizes add up.
+    assert sum(p["loans"] for p in packages) == packaged.height
+    for package in packages:
+        assert package["p5"] <= package["p50"] <= package["p95"]
+        assert package["decision"] in ("sell", "hold")
+    assert (lendingclub_run / "disclosure" / "package_summary.xlsx").is_file()

@@ -12,6 +12,7 @@ import json
 import logging
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 
@@ -90,6 +91,11 @@ def _texts(folder: Path) -> list[tuple[str, str]]:
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path)
             texts.append((str(path), frame.select(pl.all().cast(pl.Utf8)).write_csv()))
+        elif path.suffix == ".xlsx":
+            # An xlsx file is compressed: read its cells, or a planted value inside would pass unseen.
+            book = openpyxl.load_workbook(path, read_only=True)
+            cells = [str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+            texts.append((str(path), "\n".join(cells)))
         else:
             texts.append((str(path), path.read_bytes().decode("utf-8", errors="replace")))
     return texts

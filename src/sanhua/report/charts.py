@@ -178,6 +178,44 @@ def recovery_curve_chart(curve: pl.DataFrame, language: str) -> go.Figure:
     return figure
 
 
+def curve_band_chart(bands: pl.DataFrame, language: str) -> go.Figure:
+    """Draw the cumulative recovery curve with its confidence band.
+
+    Parameters
+    ----------
+    bands : pl.DataFrame
+        ``month``, ``cumulative`` (share of lifetime recovery),
+        ``cumulative_low`` and ``cumulative_high``.
+    """
+    rows = bands.sort("month")
+    months = rows["month"].to_list()
+    name = translate("report.valuation.curve", language)
+    band = translate("report.valuation.band", language)
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=months, y=rows["cumulative_high"].to_list(), mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"))
+    figure.add_trace(
+        go.Scatter(
+            x=months,
+            y=rows["cumulative_low"].to_list(),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31, 119, 180, 0.2)",
+            name=band,
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(x=months, y=rows["cumulative"].to_list(), mode="lines", name=name, line={"width": 2}, hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>")
+    )
+    figure.update_layout(
+        **_layout(),
+        xaxis={"title": {"text": translate("report.curve.month", language)}, "rangemode": "tozero"},
+        yaxis={"title": {"text": translate("report.curve.cumulative", language)}, "tickformat": ".0%", "range": [0, 1.02]},
+    )
+    return figure
+
+
 def value_chart(values: pl.DataFrame, currency: str, language: str) -> go.Figure:
     """Draw the action value (PV) by chosen action, stacked by category, in one currency.
 

@@ -39,6 +39,9 @@ _CURVE_MONTHS = (3, 6, 12, 18, 24, 36, 48, 60, 84, 120)
 
 _BACKTEST_METRICS = ("rmse", "mae", "spearman", "auc_above_median")
 
+# Groups of the backtest by group shown in the report, largest exposure first; the error figures cover all groups.
+_MAX_GROUPS = 30
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -76,6 +79,8 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     charts: list[ChartView] = field(default_factory=list)
     tables: list[TableView] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    """Files of the run folder the section refers to: (text, path relative to the report)."""
 
 
 @dataclass(frozen=True)
@@ -423,6 +428,81 @@ def _add_recovery_model(section: Section, record: Mapping[str, Any], language: s
         section.paragraphs.append(translate("report.value.recovery_single", language, share=share))
 
 
+_PACKAGE_COLUMNS = (
+    "loans", "debtors", "principal", "expected_recovery", "dcf_value", "bid", "p5", "p50", "p95", "expected_shortfall", "hold_value",
+)
+
+
+def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
+    """Curve with bands, packages with their prices and decision, and links to the disclosure files."""
+    section = Section("valuation", translate("report.valuation.title", language))
+    monte_carlo = valuation.get("monte_carlo") or {}
+    section.paragraphs.append(
+        translate(
+            "report.valuation.intro",
+            language,
+            cutoff=valuation.get("cutoff_date", MISSING),
+            discount_rate=format_percent(valuation.get("discount_rate"), language),
+            target_irr=format_percent(valuation.get("target_irr"), language),
+            scenarios=format_count(monte_carlo.get("scenarios"), language),
+            seed=monte_carlo.get("seed", MISSING),
+        )
+    )
+    for segment in valuation.get("curve_segments") or []:
+        if segment.get("reason") and segment.get("reason") != "empirical" and segment.get("segment") == "all":
+            section.paragraphs.append(translate("report.valuation.curve_source", language, source=translate_code("report.valuation.source", segment["reason"], language)))
+    for note in valuation.get("notes") or []:
+        section.paragraphs.append(translate("report.valuation.note", language, note=note))
+
+    bands = pl.DataFrame(valuation.get("curve_bands") or [])
+    if bands.height and "cumulative_low" in bands.columns:
+        section.charts.append(ChartView(f"chart-{language}-valuation-curve", charts.figure_json(charts.curve_band_chart(bands, language))))
+
+    packages = valuation.get("packages") or []
+    if not packages:
+        section.paragraphs.append(translate("report.valuation.no_packages", language))
+    headers = [translate("report.valuation.package", language)] + [translate(f"report.valuation.{name}", language) for name in _PACKAGE_COLUMNS] + [
+        translate("report.valuation.decision", language)
+    ]
+    rows = []
+    for package in packages:
+        currency = package.get("currency") or "CNY"
+        row = [Cell(str(package["package_id"]), title=str(package.get("package_key", "")))]
+        for name in _PACKAGE_COLUMNS:
+            value = package.get(name)
+            text = format_count(value, language) if name in ("loans", "debtors") else format_money(value, currency, language)
+            row.append(_num(text))
+        row.append(Cell(translate_code("report.valuation.decisions", str(package.get("decision")), language)))
+        rows.append(row)
+    section.tables.append(TableView(caption=translate("report.valuation.packages", language), headers=headers, rows=rows))
+
+    eligibility = valuation.get("eligibility") or []
+    section.tables.append(
+        TableView(
+            caption=translate("report.valuation.eligibility", language),
+            headers=[translate("report.valuation.reason", language), translate("report.valuation.loans", language)],
+            rows=[
+                [Cell(translate_code("report.valuation.reasons", str(item["eligibility"]), language)), _num(format_count(item["count"], language))]
+                for item in eligibility
+            ],
+        )
+    )
+    k = valuation.get("k")
+    for item in valuation.get("k_anonymity") or []:
+        section.paragraphs.append(
+            translate(
+                "report.valuation.k_anonymity",
+                language,
+                package=item.get("package_id"),
+                k=k,
+                smallest=format_count(item.get("min_debtors_per_class"), language),
+                suppressed=format_count(item.get("suppressed"), language),
+            )
+        )
+    section.links.extend((path, path) for path in valuation.get("files") or [])
+    return section
+
+
 def _reasons(summaries: Summaries, language: str) -> Section:
     minimum = summaries.reasons_min_loans
     section = Section("reasons", translate("report.reasons.title", language), paragraphs=[translate("report.reasons.intro", language, min_loans=minimum)])
@@ -527,6 +607,39 @@ def _backtest(backtest: Mapping[str, Any], currency: str, language: str) -> Sect
                 (translate("report.backtest.interval_width", language), _num(format_percent(interval.get("mean_width"), language, decimals=1)))
             )
         section.tables.append(_key_value_table(translate("report.backtest.total_title", language), pairs, language))
+
+    if backtest.get("realised_source") == "given":
+        section.paragraphs.append(translate("report.backtest.realised_given", language))
+    by_group = backtest.get("by_group") or {}
+    if by_group.get("groups"):
+        section.paragraphs.append(
+            translate(
+                "report.backtest.group_intro",
+                language,
+                by=translate_code("report.backtest.group_by", str(by_group.get("by")), language),
+                groups=format_count(len(by_group["groups"]), language),
+                wape=format_percent(by_group.get("wape"), language, decimals=1),
+                bias=format_percent(by_group.get("bias"), language, decimals=1),
+            )
+        )
+        section.tables.append(
+            TableView(
+                caption=translate(
+                    "report.backtest.group_title", language, shown=format_count(min(len(by_group["groups"]), _MAX_GROUPS), language)
+                ),
+                headers=[translate(f"report.backtest.group_{name}", language) for name in ("group", "loans", "predicted", "realised", "error")],
+                rows=[
+                    [
+                        Cell(str(group["group"])),
+                        _num(format_count(group["loans"], language)),
+                        _num(format_money(group["predicted"], currency, language)),
+                        _num(format_money(group["realised"], currency, language)),
+                        _num(format_percent(group["relative_error"], language, decimals=1)),
+                    ]
+                    for group in sorted(by_group["groups"], key=lambda g: -(g.get("ead") or 0.0))[:_MAX_GROUPS]
+                ],
+            )
+        )
 
     other = {name: value for name, value in passes.items() if name not in metrics}
     if other:
@@ -745,6 +858,10 @@ def build_sections(record: Mapping[str, Any], summaries: Summaries, language: st
         _reasons(summaries, language),
     ]
     _add_recovery_model(sections[5], record, language)
+
+    valuation = record.get("valuation")
+    if isinstance(valuation, Mapping) and valuation:
+        sections.append(_valuation(valuation, language))
 
     backtest = record.get("backtest")
     if isinstance(backtest, Mapping) and backtest:

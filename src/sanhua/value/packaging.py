@@ -61,7 +61,8 @@ def eligibility(frame: pl.DataFrame, settings: PackagingSettings) -> pl.Series:
     frame : polars.DataFrame
         ``product``, ``collateral`` (either may be null), ``action`` (chosen
         action or null) and ``sale_gain`` (net sale proceeds minus hold value
-        of the loan alone).
+        of the loan alone); ``category`` when present (loans of
+        ``candidate_categories`` skip the sale-gain rule).
     settings : PackagingSettings
 
     Returns
@@ -76,6 +77,11 @@ def eligibility(frame: pl.DataFrame, settings: PackagingSettings) -> pl.Series:
         pl.col("collateral").is_null() & pl.col("product").is_in(list(settings.unsecured_when_collateral_unknown))
     )
     chosen = pl.col("action").cast(pl.Utf8) == "transfer"
+    # Loans of the candidate categories are packaged whatever their own sale gain; the package's decision follows.
+    if "category" in frame.columns:
+        candidate = pl.col("category").cast(pl.Utf8).is_in(list(settings.candidate_categories)).fill_null(False)
+    else:
+        candidate = pl.lit(False)
     reason = (
         pl.when(~pl.col("product").is_in(list(settings.eligible_products)).fill_null(False))
         .then(pl.lit("ineligible_product"))
@@ -83,7 +89,7 @@ def eligibility(frame: pl.DataFrame, settings: PackagingSettings) -> pl.Series:
         .then(pl.lit("secured"))
         .when(pl.lit(settings.only_chosen_transfer) & ~chosen.fill_null(False))
         .then(pl.lit("not_chosen_for_transfer"))
-        .when(pl.col("sale_gain") <= 0)
+        .when((pl.col("sale_gain") <= 0) & ~candidate)
         .then(pl.lit("sale_below_hold"))
         .otherwise(pl.lit("eligible"))
     )

@@ -162,6 +162,13 @@ class PackagingSettings(BaseModel):
         unit="flag",
         policy=True,
     )
+    candidate_categories: tuple[Literal["A", "B", "C"], ...] = param(
+        ("C",),
+        "Categories whose eligible loans are packaged and priced even when a loan's sale alone is below its hold value: the "
+        "quick-exit category, so that the bank sees the market price of what it may sell, and decides per package.",
+        unit="categories",
+        policy=True,
+    )
     min_debtors: int = param(
         10,
         "Minimum distinct debtors per package. No minimum is confirmed for the personal pilot (10, later 3, is the corporate "
