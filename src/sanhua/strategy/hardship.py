@@ -271,6 +271,12 @@ _OFFER_SCHEMA = {
 }
 
 
+def _two_decimals(value: pl.Expr) -> pl.Expr:
+    """Text of a non-negative number with exactly two decimals (``1214.9`` -> ``"1214.90"``)."""
+    cents = (value * 100).round(0).cast(pl.Int64)
+    return pl.format("{}.{}", (cents // 100).cast(pl.Utf8), (cents % 100).cast(pl.Utf8).str.zfill(2))
+
+
 def _notice(language: str, settings: HardshipSettings) -> pl.Expr:
     """Notice text per offer from the catalogue template ``plan.notice.body`` (vectorised with ``pl.format``)."""
     messages = catalogue(language)
@@ -278,8 +284,7 @@ def _notice(language: str, settings: HardshipSettings) -> pl.Expr:
     kinds = {kind: messages.get(f"plan.hardship_kind.{kind}", kind) for kind in HARDSHIP_KINDS}
 
     def money(name: str) -> pl.Expr:
-        cents = (pl.col(name) * 100).round(0).cast(pl.Int64)
-        return pl.format("{}.{}", (cents // 100).cast(pl.Utf8), (cents % 100).cast(pl.Utf8).str.zfill(2))
+        return _two_decimals(pl.col(name))
 
     fields = {
         "bank": pl.lit(settings.bank_name_zh if language == "zh-CN" else settings.bank_name_en),
@@ -295,7 +300,7 @@ def _notice(language: str, settings: HardshipSettings) -> pl.Expr:
         "balloon": money("balloon"),
         "fee": money("fee"),
         "total_paid": money("total_paid"),
-        "apr_pct": (pl.col("apr") * 100).round(2).cast(pl.Utf8),
+        "apr_pct": _two_decimals(pl.col("apr") * 100),
         "observation_months": pl.col("observation_months").cast(pl.Utf8),
     }
     parts = list(string.Formatter().parse(template))

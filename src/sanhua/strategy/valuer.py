@@ -239,6 +239,9 @@ class ActionValuer:
         if absent:
             logger.info("strategy: optional columns %s are absent and count as empty", absent)
             frame = frame.with_columns([pl.lit(None, dtype=OPTIONAL_COLUMNS[name]).alias(name) for name in absent])
+        untyped = [name for name in OPTIONAL_COLUMNS if frame.schema[name] == pl.Null]
+        if untyped:
+            frame = frame.with_columns([pl.col(name).cast(OPTIONAL_COLUMNS[name]) for name in untyped])
 
         check_no_nulls(frame, ["loan_id", "currency", "category"], _STAGE)
         check_unit_interval(frame, ["willingness", "ability"], _STAGE)
