@@ -73,7 +73,7 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 @app.callback(invoke_without_command=True, context_settings={"allow_interspersed_args": True})
 def plan(
-    run_dir: Annotated[Path, typer.Argument(help="Run folder written by `sanhua run` (holds run.json, loans.parquet and, when present, values.parquet).")],
+    run_dir: Annotated[Path, typer.Argument(help="Run folder written by `sanhua run` (it contains run.json, loans.parquet and, when present, values.parquet).")],
     capacity: Annotated[
         Optional[list[str]],
         typer.Option(

@@ -11,26 +11,7 @@ from sanhua.strategy.settings import OutsourceSettings, PolicySettings, SettleSe
 from sanhua.strategy.valuer import USAGE_COLUMNS
 
 from .conftest import synthetic_loans
-
-
-def _one(**overrides: object) -> pl.DataFrame:
-    row = {
-        "loan_id": "X1",
-        "currency": "CNY",
-        "product": "credit_card",
-        "principal_outstanding": 8_000.0,
-        "interest_outstanding": 2_000.0,
-        "exposure_at_default": 10_000.0,
-        "dpd": 180,
-        "collateral": "none",
-        "litigation_status": "not_sued",
-        "willingness": 0.8,
-        "ability": 0.5,
-        "expected_recovery_rate": 0.1,
-        "category": "B",
-    }
-    row.update(overrides)
-    return pl.DataFrame([row])
+from .test_valuer import _one_loan as _one
 
 
 def _row(result, action: str) -> dict:

@@ -29,10 +29,10 @@ Solvers
     minimised over the multipliers by a box-step cutting-plane method (a
     small LP over the multipliers solved by HiGHS), warm-started on random
     subsamples of 20,000 and 200,000 loans. The argmax assignment at the best
-    multipliers is repaired to feasibility (loans on an over-used resource
-    move to their next-best action, cheapest loss per unit freed first) and
-    filled greedily (upgrades that fit the slack, best gain per unit of
-    capacity first). The reported ``gap`` is
+    multipliers is then repaired to feasibility: loans on an over-used
+    resource move to their next-best action, cheapest loss per unit freed
+    first. Last, upgrades that fit the slack are filled in, best gain per
+    unit of capacity first. The reported ``gap`` is
     ``(bound - objective) / |bound|`` with ``bound = min L`` found, an upper
     bound on the LP optimum, so the gap to the LP bound is at most ``gap``.
     Time and memory are linear in the number of loans.

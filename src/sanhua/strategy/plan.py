@@ -175,7 +175,7 @@ def build_problem(values: pl.DataFrame, context: pl.DataFrame, capacity: Capacit
     ).join(position, on="loan_id", how="inner")
     if (rows["_action"] < 0).any():
         unknown = values.filter(~pl.col("action").cast(pl.Utf8).is_in(list(ACTIONS)))["action"].cast(pl.Utf8).unique().to_list()
-        raise InputFileError(f"plan: the value table holds unknown actions {unknown}; use {list(ACTIONS)}.")
+        raise InputFileError(f"plan: the value table contains unknown actions {unknown}; use {list(ACTIONS)}.")
 
     a = rows["_action"].to_numpy()
     i = rows["_position"].to_numpy()
@@ -247,7 +247,8 @@ def plan_run(
         A run folder. With ``values.parquet`` (see :func:`write_values`) the
         plan uses it directly. Otherwise the actions are re-valued from
         ``loans.parquet`` and the run's recovery curve (``curve.json`` of the
-        model folder named in ``run.json``); see the NOTE in the result.
+        model folder named in ``run.json``). The result's ``notes`` then say
+        that the EAD stood in for the outstanding principal.
     capacities : dict of str to float
         Monthly capacities to replace, by resource name
         (:data:`~sanhua.strategy.settings.RESOURCES`), each >= 0.
@@ -272,7 +273,7 @@ def plan_run(
     settings = settings.model_copy(update={"capacity": settings.capacity.with_capacities(capacities)})
     run = Path(run_dir)
     if not run.is_dir():
-        raise InputFileError(f"run folder {run} not found; give the folder that `sanhua run` wrote (it holds run.json and loans.parquet).")
+        raise InputFileError(f"run folder {run} not found; give the folder that `sanhua run` wrote (it contains run.json and loans.parquet).")
 
     curve = _run_curve(run)
     values_path = run / VALUES_FILE

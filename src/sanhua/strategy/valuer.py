@@ -223,9 +223,10 @@ class ActionValuer:
 
     Notes
     -----
-    NOTE: v1 is greedy: each loan gets its own best action, with no capacity
-    limits (collectors, mediators, court slots) or portfolio constraints.
-    The portfolio-optimal assignment under capacity is a later stage.
+    ``chosen`` is each loan's own best action, with no capacity limits. The
+    plan under monthly capacities comes from
+    :func:`sanhua.strategy.plan.plan_actions`, which solves the portfolio
+    assignment on this result's value table.
     """
 
     def __init__(self, settings: StrategySettings | None = None) -> None:
