@@ -49,47 +49,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict
-
 from sanhua.errors import ConfigError, InputDataError
-from sanhua.value.params import assumption_rows, param
+from sanhua.strategy.settings import SOLVERS, OptimiserSettings
 
 __all__ = ["AssignmentProblem", "Assignment", "OptimiserSettings", "PortfolioOptimiser", "SOLVERS"]
 
 logger = logging.getLogger(__name__)
 
-SOLVERS: tuple[str, ...] = ("auto", "highs", "highs-lp", "lagrangian", "greedy")
-"""Solver names accepted by :class:`OptimiserSettings`."""
-
 _WARM_START_SIZES = (20_000, 200_000)
-
-
-class OptimiserSettings(BaseModel):
-    """Settings of :class:`PortfolioOptimiser`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    solver: Literal["auto", "highs", "highs-lp", "lagrangian", "greedy"] = param(
-        "auto", "Solver: auto uses the HiGHS MIP up to highs_max_loans loans and the Lagrangian solver above.", unit="name", policy=True
-    )
-    highs_max_loans: int = param(
-        2_000, "Largest portfolio that auto hands to the HiGHS MIP (its branch and bound slows down fast with size).", unit="loans", policy=True, ge=0
-    )
-    mip_rel_gap: float = param(1e-4, "Relative MIP gap at which HiGHS stops.", unit="fraction", policy=True, gt=0, le=0.1)
-    time_limit_s: float = param(60.0, "Time limit of one HiGHS solve; the best plan found by then is repaired and returned.", unit="seconds", policy=True, gt=0)
-    tolerance: float = param(
-        5e-5, "Relative gap to the dual bound at which the Lagrangian solver stops.", unit="fraction", policy=True, gt=0, le=0.1
-    )
-    max_iterations: int = param(80, "Cutting-plane iterations of the Lagrangian solver on the full portfolio.", unit="iterations", policy=True, ge=1, le=10_000)
-    seed: int = param(20261204, "Seed of the warm-start subsamples.", unit="seed", policy=True)
-
-    def assumptions(self) -> list[dict[str, object]]:
-        """Return every parameter with its value, unit, source and tag (for run.json)."""
-        return assumption_rows(self, prefix="optimiser.")
 
 
 @dataclass(frozen=True)

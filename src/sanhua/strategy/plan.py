@@ -220,7 +220,7 @@ def plan_actions(
         Without it their cash is spread evenly around its mean month (NOTE: an
         approximation; pass the run's curve).
     optimiser : OptimiserSettings or None
-        Solver settings; defaults when None.
+        Solver settings; ``settings.optimiser`` when None.
 
     Returns
     -------
@@ -228,7 +228,7 @@ def plan_actions(
     """
     settings = settings if settings is not None else result.settings
     problem = build_problem(result.values, result.context, settings.capacity)
-    assignment = PortfolioOptimiser(optimiser).run(problem)
+    assignment = PortfolioOptimiser(optimiser if optimiser is not None else settings.optimiser).run(problem)
     return _describe(result, settings, assignment, curve)
 
 
@@ -256,7 +256,7 @@ def plan_run(
         Strategy settings (defaults when None); ``capacities`` override its
         ``capacity``.
     optimiser : OptimiserSettings or None
-        Solver settings.
+        Solver settings; ``settings.optimiser`` when None.
 
     Returns
     -------
@@ -284,7 +284,7 @@ def plan_run(
         result, notes = _revalue(run, settings, curve)
 
     problem = build_problem(result.values, result.context, settings.capacity)
-    assignment = PortfolioOptimiser(optimiser).run(problem)
+    assignment = PortfolioOptimiser(optimiser if optimiser is not None else settings.optimiser).run(problem)
     plan = _describe(result, settings, assignment, curve)
     return PlanResult(**{**plan.__dict__, "notes": plan.notes + notes})
 

@@ -31,6 +31,8 @@ __all__ = [
     "PolicySettings",
     "HardshipSettings",
     "StrategySettings",
+    "OptimiserSettings",
+    "SOLVERS",
     "RESOURCES",
     "RESOURCE_UNITS",
 ]
@@ -589,6 +591,30 @@ class HardshipSettings(BaseModel):
     hotline: str = param("95xxx", "Service hotline printed in the debtor notice.", unit="text", policy=True)
 
 
+SOLVERS: tuple[str, ...] = ("auto", "highs", "highs-lp", "lagrangian", "greedy")
+"""Solver names accepted by :class:`OptimiserSettings`."""
+
+
+class OptimiserSettings(BaseModel):
+    """Settings of :class:`PortfolioOptimiser`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    solver: Literal["auto", "highs", "highs-lp", "lagrangian", "greedy"] = param(
+        "auto", "Solver: auto uses the HiGHS MIP up to highs_max_loans loans and the Lagrangian solver above.", unit="name", policy=True
+    )
+    highs_max_loans: int = param(
+        2_000, "Largest portfolio that auto hands to the HiGHS MIP (its branch and bound slows down fast with size).", unit="loans", policy=True, ge=0
+    )
+    mip_rel_gap: float = param(1e-4, "Relative MIP gap at which HiGHS stops.", unit="fraction", policy=True, gt=0, le=0.1)
+    time_limit_s: float = param(60.0, "Time limit of one HiGHS solve; the best plan found by then is repaired and returned.", unit="seconds", policy=True, gt=0)
+    tolerance: float = param(
+        5e-5, "Relative gap to the dual bound at which the Lagrangian solver stops.", unit="fraction", policy=True, gt=0, le=0.1
+    )
+    max_iterations: int = param(80, "Cutting-plane iterations of the Lagrangian solver on the full portfolio.", unit="iterations", policy=True, ge=1, le=10_000)
+    seed: int = param(20261204, "Seed of the warm-start subsamples.", unit="seed", policy=True)
+
+
 class StrategySettings(BaseModel):
     """Settings of the strategy stage: discounting, currency conversion and one model per action."""
 
@@ -615,6 +641,7 @@ class StrategySettings(BaseModel):
     capacity: CapacitySettings = CapacitySettings()
     policy: PolicySettings = PolicySettings()
     hardship: HardshipSettings = HardshipSettings()
+    optimiser: OptimiserSettings = OptimiserSettings()
 
     @model_validator(mode="after")
     def _check_fx(self) -> StrategySettings:
