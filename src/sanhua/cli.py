@@ -219,7 +219,7 @@ def _run_and_report(language: str, **kwargs) -> None:
     from sanhua.governance.catalogue import Catalogue
     from sanhua.governance.registry import Registry
 
-    with _Stages(language, total=10 if kwargs.get("history") is not None else 6) as stages:
+    with _Stages(language, total=11 if kwargs.get("history") is not None else 7) as stages:
         registry = Registry() if kwargs.get("history") is not None else None
         result = pipeline.run(catalogue=Catalogue(), registry=registry, language=language, on_stage=stages, **kwargs)
     counts = result.record["counts"]
@@ -299,7 +299,7 @@ def demo(
         settings = _settings(None)
         with _Stages(language, total=4) as stages:
             pipeline.fit(paths.history, "cn-bank", out=out / "model", settings=settings, demo=True, registry=Registry(), on_stage=stages)
-        with _Stages(language, total=6) as stages:
+        with _Stages(language, total=7) as stages:
             result = pipeline.run(
                 paths.tape, "cn-bank", out=out / "run", model_dir=out / "model", settings=settings, demo=True,
                 command="demo", language=language, catalogue=Catalogue(), on_stage=stages, realised=_demo_realised(paths.latent),

@@ -34,6 +34,7 @@ from sanhua.assess.fairness import FairnessSettings
 from sanhua.assess.settings import AssessSettings
 from sanhua.errors import ConfigError
 from sanhua.governance.monitor import MonitorSettings
+from sanhua.securitize.settings import SecuritizeSettings
 from sanhua.segment.rules import SegmentSettings
 from sanhua.strategy.settings import StrategySettings
 from sanhua.tape.privacy import MaskingSettings
@@ -67,6 +68,7 @@ class Settings(BaseModel):
     fairness: FairnessSettings = Field(default_factory=FairnessSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     valuation: ValuationSettings = Field(default_factory=ValuationSettings)
+    securitize: SecuritizeSettings = Field(default_factory=SecuritizeSettings)
 
     def public_dump(self) -> dict:
         """Return the settings as JSON-ready data without the pseudonym key."""

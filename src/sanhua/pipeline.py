@@ -39,8 +39,11 @@ from sanhua.errors import InputFileError, ModelError, SanhuaError
 from sanhua.features import build_features
 from sanhua.governance.monitor import BASELINE_KEY, SCORES, build_baseline
 from sanhua.governance.registry import Registry
+from sanhua.securitize.pool import schedule_collections
+from sanhua.securitize.proposal import build_abs_proposal
 from sanhua.segment.rules import Segmenter
 from sanhua.strategy import ActionValuer
+from sanhua.strategy.valuer import ActionResult
 from sanhua.tape.load import Tape, load_tape, write_quarantine
 from sanhua.tape.privacy import Pseudonymiser
 from sanhua.tape.profile import Profile, load_profile
@@ -52,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 CURVE_FILE = "curve.json"
 PACKAGES_FILE = "packages.csv"
+ABS_DIR = "abs"
 StageCallback = Callable[[str], None]
 
 
@@ -329,6 +333,46 @@ def value_tape(frame: pl.DataFrame, tape: Tape, actions: object, curve: Recovery
     return Valuer(settings.valuation).run(data, actions, curve, cutoff)
 
 
+def propose_abs(frame: pl.DataFrame, actions: ActionResult, settings: Settings, cutoff: date, run_dir: Path, language: str) -> dict:
+    """Propose, size and report an ABS on the loans chosen for restructuring; return the run.json record.
+
+    The pool's monthly collections are the new schedules of those loans,
+    each weighted by the restructuring's probability of success
+    (:func:`sanhua.securitize.pool.schedule_collections`). Loans in other
+    currencies than the pool's main one are left out and counted. The deal
+    report is written to ``run_dir/abs``.
+    """
+    if not settings.securitize.enabled:
+        return {"status": "disabled"}
+    chosen = frame.filter(pl.col("action").cast(pl.Utf8) == "restructure").select("loan_id", "currency", "exposure_at_default")
+    if chosen.height == 0 or actions.terms is None:
+        return {"status": "no_pool", "loans": 0}
+
+    currency = chosen.group_by("currency").agg(pl.col("exposure_at_default").sum()).sort("exposure_at_default", descending=True)["currency"][0]
+    pool = chosen.filter(pl.col("currency") == currency)
+    success = actions.values.filter(pl.col("action").cast(pl.Utf8) == "restructure").select("loan_id", "p_success")
+    pool = pool.join(success, on="loan_id", how="left").join(actions.terms, on="loan_id", how="left")
+    collections = schedule_collections(pool, pool["p_success"].fill_null(0.0).to_numpy())
+    if collections.height == 0 or collections["expected_collections"].sum() <= 0:
+        return {"status": "no_pool", "loans": pool.height}
+
+    proposal = build_abs_proposal(
+        collections, cutoff, settings.securitize, outstanding_claims=float(pool["exposure_at_default"].sum()), currency=currency,
+    )
+    report = proposal.write(run_dir / ABS_DIR, language)
+    return {
+        "status": "proposed",
+        "loans": pool.height,
+        "loans_other_currencies": chosen.height - pool.height,
+        "currency": currency,
+        "outstanding_claims": float(pool["exposure_at_default"].sum()),
+        "expected_collections": float(collections["expected_collections"].sum()),
+        "months": collections.height,
+        **proposal.summary(),
+        "report": str(report.relative_to(run_dir)),
+    }
+
+
 def _valuation_record(valuation: ValuationResult, files: list[Path], run_dir: Path) -> dict:
     """Summarise the valuation for run.json and the report: packages, curve bands, notes and the disclosure files."""
     bands = valuation.curve_bands.filter(pl.col("segment") == pl.col("segment").first())
@@ -439,6 +483,9 @@ def run(
     valuation = value_tape(frame, tape, actions, curve, settings, _cutoff_date(tape, as_of))
     frame = frame.join(valuation.loans.select("loan_id", "hold_value", "package_id", "transfer_price"), on="loan_id", how="left")
 
+    clock.stage("abs")
+    abs_record = propose_abs(frame, actions, settings, _cutoff_date(tape, as_of), run_dir, language)
+
     clock.stage("backtest")
     backtest_record = None
     outcomes = tape.table("outcomes")
@@ -502,7 +549,7 @@ def run(
         "external_refusals": refusals,
         "assumptions": (
             curve.assumptions() + settings.segment.assumptions() + settings.strategy.assumptions() + settings.fairness.assumptions()
-            + settings.valuation.assumptions()
+            + settings.valuation.assumptions() + (settings.securitize.assumptions() if abs_record.get("report") else [])
         ),
         "metrics": {
             "stage_seconds": clock.seconds,
@@ -519,6 +566,7 @@ def run(
         "backtest": backtest_record,
         "fairness": fairness.record,
         "valuation": _valuation_record(valuation, disclosure_files, run_dir),
+        "abs": abs_record,
     }
     record = _json_ready(record)
     (run_dir / "run.json").write_text(

@@ -140,3 +140,18 @@ def test_demo_backtest_against_generator(demo_run):
     assert backtest["realised_source"] == "given"
     assert backtest["metrics"]["spearman"]["model"] > 0.5
     assert backtest["by_group"]["groups"]
+
+
+def test_demo_proposes_abs_on_restructured_pool(demo_run):
+    out, _ = demo_run
+    run_dir = out / "run"
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    proposal = record["abs"]
+    assert proposal["status"] == "proposed"
+    loans = pl.read_parquet(run_dir / "loans.parquet")
+    assert proposal["loans"] == loans.filter(pl.col("action") == "restructure").height
+    assert 0 < proposal["senior_share"] < 1
+    assert proposal["senior_balance"] + proposal["subordinated_balance"] == pytest.approx(proposal["issue_balance"], rel=1e-9)
+    assert (run_dir / proposal["report"]).is_file()
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert f'href="{proposal["report"]}"' in html

@@ -503,6 +503,44 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
     return section
 
 
+def _abs(record: Mapping[str, Any], language: str) -> Section:
+    """The ABS proposal on the restructured pool: its size, the sized senior share, break-evens and the deal report."""
+    section = Section("abs", translate("report.abs.title", language))
+    status = record.get("status")
+    if status != "proposed":
+        section.paragraphs.append(translate(f"report.abs.{status}" if status in ("disabled", "no_pool") else "report.abs.no_pool", language))
+        return section
+
+    currency = str(record.get("currency") or "CNY")
+    section.paragraphs.append(
+        translate(
+            "report.abs.intro",
+            language,
+            loans=format_count(record.get("loans"), language),
+            claims=format_money(record.get("outstanding_claims"), currency, language),
+            collections=format_money(record.get("expected_collections"), currency, language),
+            months=format_count(record.get("months"), language),
+        )
+    )
+    pairs = [
+        (translate("report.abs.issue", language), _num(format_money(record.get("issue_balance"), currency, language))),
+        (translate("report.abs.senior_share", language), _num(format_percent(record.get("senior_share"), language, decimals=1))),
+        (translate("report.abs.senior", language), _num(format_money(record.get("senior_balance"), currency, language))),
+        (translate("report.abs.subordinated", language), _num(format_money(record.get("subordinated_balance"), currency, language))),
+    ]
+    for name, value in sorted((record.get("break_even") or {}).items()):
+        tranche, _, parameter = name.partition(".")
+        label = translate("report.abs.break_even", language, tranche=translate_code("report.abs.tranche", tranche, language), stress=translate_code("report.abs.stress", parameter, language))
+        text = format_percent(value, language, decimals=1) if parameter == "recovery_haircut" else format_decimal(value, language, 2)
+        pairs.append((label, _num(text)))
+    section.tables.append(_key_value_table(translate("report.abs.title", language), pairs, language))
+    if record.get("loans_other_currencies"):
+        section.paragraphs.append(translate("report.abs.other_currencies", language, loans=format_count(record["loans_other_currencies"], language)))
+    if record.get("report"):
+        section.links.append((translate("report.abs.link", language), str(record["report"])))
+    return section
+
+
 def _reasons(summaries: Summaries, language: str) -> Section:
     minimum = summaries.reasons_min_loans
     section = Section("reasons", translate("report.reasons.title", language), paragraphs=[translate("report.reasons.intro", language, min_loans=minimum)])
@@ -862,6 +900,10 @@ def build_sections(record: Mapping[str, Any], summaries: Summaries, language: st
     valuation = record.get("valuation")
     if isinstance(valuation, Mapping) and valuation:
         sections.append(_valuation(valuation, language))
+
+    abs_record = record.get("abs")
+    if isinstance(abs_record, Mapping) and abs_record:
+        sections.append(_abs(abs_record, language))
 
     backtest = record.get("backtest")
     if isinstance(backtest, Mapping) and backtest:
