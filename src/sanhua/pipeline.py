@@ -193,8 +193,12 @@ def fit(
 
     clock.stage("fit")
     training_sha256 = _training_hash(tape, where, profile)
-    assessor = Assessor(_assess_settings(settings, profile)).fit(features, tape.loans, tape.table("outcomes"), training_sha256=training_sha256)
     curve = _curve_for(tape, settings)
+    # An empirical curve develops the observed recoveries of the history to ultimate for the recovery target.
+    share = curve.curve_["cumulative"].to_numpy() if curve.curve_["source"][0] == "empirical" else None
+    assessor = Assessor(_assess_settings(settings, profile)).fit(
+        features, tape.loans, tape.table("outcomes"), training_sha256=training_sha256, cumulative_share=share
+    )
 
     clock.stage("save")
     model_dir = Path(out)

@@ -141,7 +141,15 @@ class Assessor:
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, features: FeatureSet, loans: pl.DataFrame, outcomes: pl.DataFrame | None, *, training_sha256: str = "") -> "Assessor":
+    def fit(
+        self,
+        features: FeatureSet,
+        loans: pl.DataFrame,
+        outcomes: pl.DataFrame | None,
+        *,
+        training_sha256: str = "",
+        cumulative_share: np.ndarray | None = None,
+    ) -> "Assessor":
         """Fit the three models on a history.
 
         Parameters
@@ -154,6 +162,10 @@ class Assessor:
             Canonical outcomes of the history.
         training_sha256 : str
             Hash that identifies the training data (input files and filters).
+        cumulative_share : numpy.ndarray, optional
+            The recovery curve's cumulative share of lifetime recovery at
+            months 1, 2, ... after default; with monthly outcomes it develops
+            the recovery targets to ultimate (:func:`build_targets`).
 
         Returns
         -------
@@ -166,7 +178,7 @@ class Assessor:
         self.settings_ = settings
         started = time.perf_counter()
 
-        targets = build_targets(loans, outcomes, settings.targets)
+        targets = build_targets(loans, outcomes, settings.targets, cumulative_share)
         data = (
             features.frame.join(targets.frame, on="loan_id", how="inner")
             .join(loans.select("loan_id", "as_of_date", "exposure_at_default", *(["grade"] if "grade" in loans.columns else [])).rename(

@@ -44,6 +44,19 @@ class TargetSettings(BaseModel):
     rate_cap: float = Field(
         1.5, gt=0, description="Cap on per-loan recovery rate (recoveries / EAD); recoveries above EAD include interest and fees."
     )
+    develop_to_ultimate: bool = Field(
+        True,
+        description=(
+            "With monthly outcomes and an empirical recovery curve, scale each history loan's observed recovery to the "
+            "lifetime recovery still to come at its cut-off (chain-ladder development)."
+        ),
+    )
+    max_development_factor: float = Field(
+        3.0,
+        ge=1,
+        le=100,
+        description="Largest factor from observed to ultimate recovery of one loan. ASSUMPTION: limits the noise of loans observed briefly.",
+    )
     min_observed_months: int = Field(
         12, ge=0, le=120, description="Months of outcomes a history loan needs after its cut-off to be a training example when outcomes are monthly."
     )
