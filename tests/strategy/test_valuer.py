@@ -100,7 +100,8 @@ def test_settle_value_golden(curve):
 
 
 def test_litigate_value_golden(curve):
-    result = ActionValuer().run(_one_loan(collateral="guarantee"), curve)
+    # An expected recovery of 60 % of EAD puts the ceiling (1.5 x 6,000) above p x amount (5,200).
+    result = ActionValuer().run(_one_loan(collateral="guarantee", expected_recovery_rate=0.6), curve)
     row = _value_of(result, "X1", "litigate")
 
     # ability_eff = 0.5 + 0.3 * 0.5 = 0.65, status factor 1 -> p = 0.65; amount = 0.8 * 10,000.
@@ -113,6 +114,23 @@ def test_litigate_value_golden(curve):
     assert row["discount_factor"] == pytest.approx(df)
     assert row["cost"] == pytest.approx(800 + 25 + 0.08 * expected_cash)
     assert row["value"] == pytest.approx(expected_cash - (800 + 25 + 0.08 * expected_cash))
+
+
+def test_litigate_recovery_within_ceiling(curve):
+    # Expected recovery 10 % of EAD = 1,000: a suit's expected gross cash is at most 1.5 x 1,000 = 1,500,
+    # below p x amount = 0.65 x 8,000, so the amount is lowered to 1,500 / 0.65.
+    result = ActionValuer().run(_one_loan(collateral="guarantee"), curve)
+    row = _value_of(result, "X1", "litigate")
+
+    assert row["p_success"] == pytest.approx(0.65)
+    assert row["p_success"] * row["amount"] == pytest.approx(1_500.0)
+
+
+def test_mediate_recovery_within_ceiling(curve):
+    result = ActionValuer().run(_one_loan(), curve)
+    row = _value_of(result, "X1", "mediate")
+
+    assert row["p_success"] * row["amount"] <= 1.3 * 1_000.0 + 1e-9
 
 
 def test_transfer_price_golden(curve):
@@ -157,7 +175,8 @@ def test_litigate_value_non_decreasing_in_ability(curve):
     result = ActionValuer().run(frame, curve)
 
     values = result.values.filter(pl.col("action") == "litigate")["value"].to_numpy()
-    assert np.all(np.diff(values) >= 0)
+    # Flat (up to rounding) once the expected recovery ceiling binds.
+    assert np.all(np.diff(values) >= -1e-9)
     assert values[-1] > values[0]
 
 

@@ -230,6 +230,14 @@ class MediateSettings(ScheduledActionSettings):
     agreed_share: float = param(
         0.7, "Share of principal plus interest agreed in mediation (penalties and part of the interest waived).", unit="fraction of principal + interest", ge=0, le=1
     )
+    max_recovery_multiple: float = param(
+        1.3,
+        "Ceiling on the expected gross recovery of a mediation, as a multiple of the assessment's expected recovery of the "
+        "loan: a court-confirmed agreement raises what an engaged debtor pays, within what the debtor can pay.",
+        unit="multiple of expected recovery",
+        ge=0,
+        le=100,
+    )
     fixed_cost_cny: float = param(500.0, "Mediation centre fee and court confirmation per loan.", unit="CNY per loan", ge=0)
     officer_hours: float = param(2.0, "Case-officer hours to prepare the referral and follow the agreement.", unit="hours per loan", ge=0, le=1000)
     slots_per_case: float = param(1.0, "Mediation-centre slots one referral takes (capacity resource `mediation`).", unit="slots per loan", ge=0, le=100)
@@ -316,6 +324,16 @@ class LitigateSettings(ActionSettings):
     )
     claim_share: float = param(
         0.8, "Share of principal plus interest collected when enforcement succeeds.", unit="fraction of principal + interest", ge=0, le=1
+    )
+    max_recovery_multiple: float = param(
+        1.5,
+        "Ceiling on the expected gross recovery of a suit, as a multiple of the assessment's expected recovery of the loan: a "
+        "judgement adds enforcement against assets and wages, but cannot collect what the debtor does not have. The ability "
+        "score is the probability of paying a share of the balance, not all of it, so without the ceiling ability x claim "
+        "overstates what enforcement brings.",
+        unit="multiple of expected recovery",
+        ge=0,
+        le=100,
     )
     summary_procedure: bool = param(
         True, "Batch suits of small retail claims are heard under the summary procedure (fee halved, art. 16).", unit="flag"

@@ -408,7 +408,7 @@ class ActionValuer:
         action = settings.mediate
         willingness_after = inputs.willingness + action.willingness_uplift * (1.0 - inputs.willingness)
         p = willingness_after * (action.ability_floor + (1.0 - action.ability_floor) * inputs.ability)
-        amount = action.agreed_share * inputs.claim
+        amount = _within_ceiling(p, action.agreed_share * inputs.claim, action.max_recovery_multiple * inputs.expected_recovery)
         df = _annuity_factor(settings.discount_rate, action.delay_months, action.spread_months) * np.ones(inputs.size)
         return self._with_costs(inputs, action, p, amount, df, _mean_month(action.delay_months, action.spread_months))
 
@@ -431,7 +431,7 @@ class ActionValuer:
         status_factor = _lookup(status, action.status_factor, default=0.0)
         ability_eff = inputs.ability + collateral_gain * (1.0 - inputs.ability)
         p = ability_eff * status_factor
-        amount = action.claim_share * inputs.claim
+        amount = _within_ceiling(p, action.claim_share * inputs.claim, action.max_recovery_multiple * inputs.expected_recovery)
 
         delay = np.where(inputs.notarised, action.notarised_delay_months, _lookup(status, action.delay_by_status, default=0.0))
         df = _annuity_factor(settings.discount_rate, delay, action.spread_months)
@@ -572,6 +572,12 @@ def _usage(name: str, component: dict[str, np.ndarray], inputs: _Inputs, setting
     elif name == "outsource":
         usage["outsourcing"] = inputs.ead * inputs.fx
     return usage
+
+
+def _within_ceiling(p: np.ndarray, amount: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """Return ``amount`` lowered where needed so that ``p * amount`` stays within ``ceiling`` (expected gross cash)."""
+    expected = p * amount
+    return np.where(expected > ceiling, amount * ceiling / np.maximum(expected, 1e-12), amount)
 
 
 def _lookup(codes: pl.Series, mapping: dict[str, float], default: float) -> np.ndarray:
