@@ -22,6 +22,7 @@ from rich.table import Table
 
 from sanhua import __version__
 from sanhua.cli_abs import app as abs_app
+from sanhua.cli_plan import app as plan_app
 from sanhua.errors import (
     CatalogueError,
     ConfigError,
@@ -45,6 +46,7 @@ app.add_typer(runs_app, name="runs")
 models_app = typer.Typer(no_args_is_help=True, help="List, show and approve registered models (registry in $SANHUA_HOME/catalogue.duckdb).")
 app.add_typer(models_app, name="models")
 app.add_typer(abs_app, name="abs")
+app.add_typer(plan_app, name="plan")
 
 err = Console(stderr=True)
 out = Console()
@@ -219,7 +221,7 @@ def _run_and_report(language: str, **kwargs) -> None:
     from sanhua.governance.catalogue import Catalogue
     from sanhua.governance.registry import Registry
 
-    with _Stages(language, total=11 if kwargs.get("history") is not None else 7) as stages:
+    with _Stages(language, total=12 if kwargs.get("history") is not None else 8) as stages:
         registry = Registry() if kwargs.get("history") is not None else None
         result = pipeline.run(catalogue=Catalogue(), registry=registry, language=language, on_stage=stages, **kwargs)
     counts = result.record["counts"]
@@ -299,7 +301,7 @@ def demo(
         settings = _settings(None)
         with _Stages(language, total=4) as stages:
             pipeline.fit(paths.history, "cn-bank", out=out / "model", settings=settings, demo=True, registry=Registry(), on_stage=stages)
-        with _Stages(language, total=7) as stages:
+        with _Stages(language, total=8) as stages:
             result = pipeline.run(
                 paths.tape, "cn-bank", out=out / "run", model_dir=out / "model", settings=settings, demo=True,
                 command="demo", language=language, catalogue=Catalogue(), on_stage=stages, realised=_demo_realised(paths.latent),

@@ -42,7 +42,8 @@ from sanhua.governance.registry import Registry
 from sanhua.securitize.pool import schedule_collections
 from sanhua.securitize.proposal import build_abs_proposal
 from sanhua.segment.rules import Segmenter
-from sanhua.strategy import ActionValuer
+from sanhua.strategy import ActionValuer, PlanResult, plan_actions, write_values
+from sanhua.strategy.hardship import HardshipProgramme, HardshipResult
 from sanhua.strategy.valuer import ActionResult
 from sanhua.tape.load import Tape, load_tape, write_quarantine
 from sanhua.tape.privacy import Pseudonymiser
@@ -56,6 +57,7 @@ logger = logging.getLogger(__name__)
 CURVE_FILE = "curve.json"
 PACKAGES_FILE = "packages.csv"
 ABS_DIR = "abs"
+RELIEF_FILE = "relief_offers.csv"
 StageCallback = Callable[[str], None]
 
 
@@ -257,10 +259,13 @@ def _latest_as_of(tape: Tape, as_of: date | None) -> str | None:
     return latest.isoformat() if latest is not None else None
 
 
-def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: Settings) -> tuple[pl.DataFrame, object, dict]:
+def score_tape(
+    tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: Settings
+) -> tuple[pl.DataFrame, ActionResult, dict, HardshipResult]:
     """Score, segment and value every loan of a loaded tape.
 
-    Returns the output frame, the action result and the feature refusals.
+    Returns the output frame, the action result (best action per loan), the
+    feature refusals and the hardship relief programme's flags and offers.
     """
     features = build_features(tape)
     scores = assessor.predict(features)
@@ -270,11 +275,19 @@ def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: S
         c
         for c in (
             "loan_id", "currency", "product", "exposure_at_default", "principal_outstanding", "interest_outstanding",
-            "dpd", "default_date", "as_of_date", "written_off", "collateral", "litigation_status", "notarised",
+            "dpd", "default_date", "as_of_date", "written_off", "collateral", "litigation_status", "notarised", "interest_rate",
         )
         if c in loans.columns
     ]
     frame = loans.select(wanted).join(scores, on="loan_id", how="left").join(features.flags, on="loan_id", how="left")
+    frame = frame.join(_borrower_columns(tape), on="loan_id", how="left")
+
+    # The relief programme's rules (events, vulnerability, lapsed insurance, income collapse) widen the hardship flag.
+    strategy = settings.strategy
+    hardship = HardshipProgramme(strategy.hardship, strategy.restructure, strategy.discount_rate).run(frame)
+    frame = frame.join(hardship.flags.select("loan_id", pl.col("hardship").alias("_relief")), on="loan_id", how="left").with_columns(
+        (pl.col("hardship").fill_null(False) | pl.col("_relief").fill_null(False)).alias("hardship")
+    ).drop("_relief")
     frame = Segmenter(settings.segment).run(frame)
     actions = ActionValuer(settings.strategy).run(frame, curve)
     frame = frame.join(actions.chosen, on="loan_id", how="left")
@@ -286,7 +299,18 @@ def score_tape(tape: Tape, assessor: Assessor, curve: RecoveryCurve, settings: S
             (pl.col("expected_recovery_rate_low") * pl.col("exposure_at_default")).alias("expected_recovery_low"),
             (pl.col("expected_recovery_rate_high") * pl.col("exposure_at_default")).alias("expected_recovery_high"),
         )
-    return frame, actions, features.refusals
+    return frame, actions, features.refusals, hardship
+
+
+def _borrower_columns(tape: Tape) -> pl.DataFrame:
+    """Return, per loan, the debtor's annual income and age, which the restructuring and policy rules read."""
+    loans, borrowers = tape.loans, tape.table("borrowers")
+    columns = [c for c in ("income_annual", "age") if borrowers is not None and c in borrowers.columns]
+    if not columns or "borrower_id_hash" not in loans.columns or "borrower_id_hash" not in borrowers.columns:
+        return loans.select("loan_id")
+    return loans.select("loan_id", "borrower_id_hash").join(
+        borrowers.select("borrower_id_hash", *columns).unique("borrower_id_hash"), on="borrower_id_hash", how="left"
+    ).drop("borrower_id_hash")
 
 
 def _group_backtest(data: pl.DataFrame, tape: Tape) -> dict:
@@ -311,6 +335,21 @@ def _group_backtest(data: pl.DataFrame, tape: Tape) -> dict:
     )
     table = package_backtest(frame, ["group"])
     return {"by": "origination quarter / grade" if "grade" in loans.columns else "product", "groups": table.to_dicts(), **error_summary(table)}
+
+
+def plan_tape(frame: pl.DataFrame, curve: RecoveryCurve, settings: Settings) -> tuple[pl.DataFrame, ActionResult, PlanResult]:
+    """Value every action again with the valuation's transfer prices and choose one action per loan within capacity.
+
+    The chosen action, its value and the expected recovery PV of the
+    portfolio optimiser (:func:`sanhua.strategy.plan_actions`) replace the
+    best-action-per-loan choice of :func:`score_tape`.
+    """
+    actions = ActionValuer(settings.strategy).run(frame, curve)
+    plan = plan_actions(actions, settings.strategy, curve=curve)
+    frame = frame.drop("action", "action_value", "expected_recovery_pv").join(
+        plan.chosen.select("loan_id", "action", "action_value", "expected_recovery_pv"), on="loan_id", how="left"
+    )
+    return frame, actions, plan
 
 
 def _cutoff_date(tape: Tape, as_of: date | None) -> date:
@@ -475,20 +514,26 @@ def run(
     tape = load_tape(tape_path, profile, pseudonymiser=_pseudonymiser(settings, demo), encoding=encoding, where=where, as_of=as_of)
 
     clock.stage("score")
-    frame, actions, refusals = score_tape(tape, assessor, curve, settings)
+    frame, actions, refusals, hardship = score_tape(tape, assessor, curve, settings)
+    cutoff = _cutoff_date(tape, as_of)
+
+    clock.stage("value")
+    valuation = value_tape(frame, tape, actions, curve, settings, cutoff)
+    frame = frame.join(valuation.loans.select("loan_id", "hold_value", "package_id", "transfer_price"), on="loan_id", how="left")
+
+    clock.stage("plan")
+    frame, actions, plan = plan_tape(frame, curve, settings)
 
     clock.stage("fairness")
     fairness = audit_tape(
         frame, tape, settings.fairness, targets=assessor.settings_.targets, segment=settings.segment, strategy=settings.strategy, curve=curve
     )
-    frame, actions = fairness.frame, fairness.actions or actions
-
-    clock.stage("value")
-    valuation = value_tape(frame, tape, actions, curve, settings, _cutoff_date(tape, as_of))
-    frame = frame.join(valuation.loans.select("loan_id", "hold_value", "package_id", "transfer_price"), on="loan_id", how="left")
+    if fairness.actions is not None:
+        # The mitigation moved loans to other categories: plan again on the adjusted categories.
+        frame, actions, plan = plan_tape(fairness.frame, curve, settings)
 
     clock.stage("abs")
-    abs_record = propose_abs(frame, actions, settings, _cutoff_date(tape, as_of), run_dir, language)
+    abs_record = propose_abs(frame, actions, settings, cutoff, run_dir, language)
 
     clock.stage("backtest")
     backtest_record = None
@@ -518,6 +563,9 @@ def run(
     output = _output(frame)
     output.write_parquet(run_dir / "loans.parquet")
     disclosure_files = valuation.write(run_dir)
+    write_values(actions, run_dir)
+    hardship.offers.write_csv(run_dir / RELIEF_FILE)
+    plan_files = plan.write(run_dir)
     valuation.packages.write_csv(run_dir / PACKAGES_FILE)
     write_quarantine(tape.quarantine, run_dir / "quarantine.csv")
     clock.stop()
@@ -570,6 +618,17 @@ def run(
         "backtest": backtest_record,
         "fairness": fairness.record,
         "valuation": _valuation_record(valuation, disclosure_files, run_dir),
+        "plan": {
+            **plan.summary(),
+            "capacity": plan.capacity.to_dicts(),
+            "by_action": plan.by_action.with_columns(pl.col("action").cast(pl.Utf8)).to_dicts(),
+            "files": [str(path.relative_to(run_dir)) for path in plan_files],
+        },
+        "hardship": {
+            "loans": hardship.offers.height,
+            "by_kind": hardship.summary().to_dicts(),
+            "file": RELIEF_FILE,
+        },
         "abs": abs_record,
     }
     record = _json_ready(record)

@@ -155,3 +155,48 @@ def test_demo_proposes_abs_on_restructured_pool(demo_run):
     assert (run_dir / proposal["report"]).is_file()
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert f'href="{proposal["report"]}"' in html
+
+
+def test_demo_plan_respects_capacity_and_policy(demo_run):
+    out, _ = demo_run
+    run_dir = out / "run"
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    plan = record["plan"]
+    loans = pl.read_parquet(run_dir / "loans.parquet")
+    planned = pl.read_parquet(run_dir / "plan.parquet")
+
+    assert plan["gap"] <= 0.001
+    assert sum(item["loans"] for item in plan["by_action"]) == loans.height
+    for item in plan["capacity"]:
+        if item["monthly_capacity"] is not None:
+            assert item["used_per_month"] <= item["monthly_capacity"] * (1 + 1e-9), item["resource"]
+    litigated = planned.filter(pl.col("action") == "litigate")
+    assert litigated.filter(pl.col("vulnerable")).height == 0
+    assert litigated.filter(pl.col("hardship")).height == 0
+    assert loans.join(planned.select("loan_id", pl.col("action").alias("planned")), on="loan_id").filter(
+        pl.col("action").cast(pl.Utf8) != pl.col("planned").cast(pl.Utf8)
+    ).height == 0
+
+
+def test_demo_relief_offers_for_hardship(demo_run):
+    out, _ = demo_run
+    run_dir = out / "run"
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    offers = pl.read_csv(run_dir / "relief_offers.csv")
+    assert offers.height == record["hardship"]["loans"] > 0
+    assert offers["notice_zh"].str.contains("纾困方案").all()
+    assert offers["apr"].is_between(0, 0.24).all()
+
+
+def test_plan_what_if_lowers_npv_under_tighter_capacity(demo_run, tmp_path):
+    import shutil
+
+    out, _ = demo_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(out / "run", run_dir)
+    result = invoke(["plan", run_dir, "--capacity", "litigation=50000", "--capacity", "officers=2"])
+    assert result.exit_code == 0, result.stderr
+    tight = json.loads((run_dir / "plan" / "plan.json").read_text(encoding="utf-8"))
+    full = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["plan"]
+    assert tight["objective_cny"] <= full["objective_cny"] + 1e-6
+    assert tight["monthly_capacity"]["litigation"] == 50000

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from sanhua.features.events import collection_features, contact_features, repayment_features
-from sanhua.features.external import HARDSHIP_FIELD, external_features
+from sanhua.features.external import HARDSHIP_FIELD, HARDSHIP_KIND, VULNERABILITY_FIELD, external_features
 from sanhua.features.loan import DAYS_PER_MONTH, LOAN_CATEGORICAL, loan_features
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,11 @@ class FeatureSet:
     categorical : list of str
         Feature columns holding category labels (text).
     flags : pl.DataFrame
-        ``loan_id``, ``hardship`` and ``lost_contact`` (bool).
+        ``loan_id``, ``hardship`` and ``lost_contact`` (bool), and the text
+        of the lawful external records on the debtor's ``hardship_event``
+        (kind, such as ``job_loss``) and ``vulnerability`` (such as
+        ``serious_illness``), null when none: inputs of the strategy's
+        policy rules, never of a model.
     refusals : dict
         External records refused for lack of a legal basis.
     """
@@ -211,9 +215,13 @@ def build_features(tape, extra_groups: dict[str, tuple[str, ...]] | None = None)
         "loan_id",
         hardship.alias("hardship") if HARDSHIP_FIELD in frame.columns else pl.lit(False).alias("hardship"),
         _lost_contact(frame, has_events, has_contacts).alias("lost_contact"),
+        *[
+            (pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.Utf8)).alias(alias)
+            for name, alias in ((HARDSHIP_KIND, "hardship_event"), (VULNERABILITY_FIELD, "vulnerability"))
+        ],
     )
 
-    present = set(frame.columns) - EXCLUDED - {"phone_valid", "phone_hash", HARDSHIP_FIELD}
+    present = set(frame.columns) - EXCLUDED - {"phone_valid", "phone_hash", HARDSHIP_FIELD, HARDSHIP_KIND, VULNERABILITY_FIELD}
     willingness = list(dict.fromkeys(c for c in (*WILLINGNESS_BASE, *extra_groups.get("willingness", ())) if c in present))
     ability = list(
         dict.fromkeys(c for c in (*ABILITY_BASE, *extra_groups.get("ability", ())) if c in present and c not in willingness)

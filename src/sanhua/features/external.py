@@ -15,6 +15,9 @@ NUMERIC_FIELDS = ("social_insurance_base", "court_enforcement_count", "consumpti
 FLAG_FIELDS = ("dishonest_debtor",)
 STATUS_FIELDS = {"social_insurance_status": {"active": 1.0, "lapsed": 0.5, "none": 0.0}}
 HARDSHIP_FIELD = "hardship_event"
+# Text fields kept for the strategy's policy rules (never model features): the hardship kind and the vulnerability.
+HARDSHIP_KIND = "hardship_kind"
+VULNERABILITY_FIELD = "vulnerability"
 _NO_HARDSHIP = ("", "none", "no", "无", "否")
 _TRUE_TEXT = ("1", "true", "yes", "y", "是")
 
@@ -43,7 +46,10 @@ def external_features(
     features : pl.DataFrame
         ``loan_id`` with the numeric fields, ``social_insurance_status``
         (1 active, 0.5 lapsed, 0 none), ``dishonest_debtor`` (0/1) and
-        ``hardship_event`` (bool: an event such as illness or job loss).
+        ``hardship_event`` (bool: an event such as illness or job loss),
+        ``hardship_kind`` (the event's text, null without one) and
+        ``vulnerability`` (text such as ``serious_illness``, null when none).
+        The two text columns feed the strategy's policy rules, never a model.
     refusals : dict
         ``{"records_refused": n, "debtors_affected": m}`` for records whose
         legal basis does not allow their use.
@@ -77,9 +83,12 @@ def external_features(
         source = pl.col(name) if name in wide.columns else pl.lit(None, dtype=pl.Utf8)
         exprs.append(source.str.to_lowercase().replace_strict(levels, default=None, return_dtype=pl.Float64).alias(name))
     hardship = pl.col(HARDSHIP_FIELD) if HARDSHIP_FIELD in wide.columns else pl.lit(None, dtype=pl.Utf8)
-    exprs.append(
-        (hardship.is_not_null() & ~hardship.str.to_lowercase().str.strip_chars().is_in(_NO_HARDSHIP)).alias(HARDSHIP_FIELD)
-    )
+    has_hardship = hardship.is_not_null() & ~hardship.str.to_lowercase().str.strip_chars().is_in(_NO_HARDSHIP)
+    exprs.append(has_hardship.alias(HARDSHIP_FIELD))
+    exprs.append(pl.when(has_hardship).then(hardship.str.strip_chars()).otherwise(None).alias(HARDSHIP_KIND))
+    vulnerability = pl.col(VULNERABILITY_FIELD) if VULNERABILITY_FIELD in wide.columns else pl.lit(None, dtype=pl.Utf8)
+    is_vulnerable = vulnerability.is_not_null() & ~vulnerability.str.to_lowercase().str.strip_chars().is_in(_NO_HARDSHIP)
+    exprs.append(pl.when(is_vulnerable).then(vulnerability.str.strip_chars()).otherwise(None).alias(VULNERABILITY_FIELD))
 
     features = loans.select("loan_id").join(wide.select("loan_id", *exprs), on="loan_id", how="left").with_columns(
         pl.col(HARDSHIP_FIELD).fill_null(False)

@@ -503,6 +503,74 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
     return section
 
 
+def _plan(plan: Mapping[str, Any], hardship: Mapping[str, Any], language: str) -> Section:
+    """The action plan under capacity: solver and gap, capacity use with shadow prices, NPV by action, relief offers."""
+    section = Section("plan", translate("report.plan.title", language))
+    section.paragraphs.append(
+        translate(
+            "report.plan.intro",
+            language,
+            loans=format_count(plan.get("loans"), language),
+            objective=format_money(plan.get("objective_cny"), "CNY", language),
+            gap=format_percent(plan.get("gap"), language, decimals=4),
+            solver=_text(plan.get("solver")),
+            greedy=format_money(plan.get("greedy_unconstrained_cny"), "CNY", language),
+            horizon=format_count(plan.get("horizon_months"), language),
+        )
+    )
+
+    rows = []
+    for item in plan.get("capacity") or []:
+        capacity = item.get("monthly_capacity")
+        rows.append(
+            [
+                Cell(translate_code("plan.resource", str(item["resource"]), language)),
+                _num(format_decimal(capacity, language, 0) if capacity is not None else translate("plan.unlimited", language)),
+                _num(format_decimal(item.get("used_per_month"), language, 0)),
+                _num(format_percent(item.get("share_used"), language, decimals=1)),
+                _num(format_money(item.get("shadow_price_per_month"), "CNY", language)),
+            ]
+        )
+    headers = [translate(f"plan.col_{name}", language) for name in ("resource", "monthly_capacity", "used_per_month", "share_used", "shadow_price")]
+    section.tables.append(TableView(caption=translate("plan.capacity_title", language), headers=headers, rows=rows))
+
+    rows = [
+        [
+            Cell(translate_code("action", str(item["action"]), language)),
+            _num(format_count(item.get("loans"), language)),
+            _num(format_money(item.get("npv_cny"), "CNY", language)),
+            _num(format_count(item.get("greedy_loans"), language)),
+            _num(format_money(item.get("greedy_npv_cny"), "CNY", language)),
+        ]
+        for item in plan.get("by_action") or []
+    ]
+    headers = [translate(f"plan.col_{name}", language) for name in ("action", "loans", "npv", "greedy_loans")] + [translate("report.plan.greedy_npv", language)]
+    section.tables.append(TableView(caption=translate("plan.action_title", language), headers=headers, rows=rows))
+
+    by_kind = hardship.get("by_kind") or []
+    section.paragraphs.append(translate("report.plan.relief", language, loans=format_count(hardship.get("loans", 0), language)))
+    if by_kind:
+        section.tables.append(
+            TableView(
+                caption=translate("report.plan.relief_title", language),
+                headers=[translate(f"report.plan.relief_{name}", language) for name in ("kind", "loans", "interest_waived", "mean_apr")],
+                rows=[
+                    [
+                        Cell(translate_code("report.plan.kind", str(item["hardship_kind"]), language)),
+                        _num(format_count(item.get("loans"), language)),
+                        _num(format_decimal(item.get("interest_waived"), language, 2)),
+                        _num(format_percent(item.get("mean_apr"), language, decimals=2)),
+                    ]
+                    for item in by_kind
+                ],
+            )
+        )
+    section.links.extend((path, path) for path in plan.get("files") or [])
+    if hardship.get("file"):
+        section.links.append((str(hardship["file"]), str(hardship["file"])))
+    return section
+
+
 def _abs(record: Mapping[str, Any], language: str) -> Section:
     """The ABS proposal on the restructured pool: its size, the sized senior share, break-evens and the deal report."""
     section = Section("abs", translate("report.abs.title", language))
@@ -900,6 +968,10 @@ def build_sections(record: Mapping[str, Any], summaries: Summaries, language: st
     valuation = record.get("valuation")
     if isinstance(valuation, Mapping) and valuation:
         sections.append(_valuation(valuation, language))
+
+    plan_record = record.get("plan")
+    if isinstance(plan_record, Mapping) and plan_record:
+        sections.append(_plan(plan_record, record.get("hardship") or {}, language))
 
     abs_record = record.get("abs")
     if isinstance(abs_record, Mapping) and abs_record:
