@@ -337,6 +337,20 @@ def _group_backtest(data: pl.DataFrame, tape: Tape) -> dict:
     return {"by": "origination quarter / grade" if "grade" in loans.columns else "product", "groups": table.to_dicts(), **error_summary(table)}
 
 
+def _offer_only_sold_packages(frame: pl.DataFrame, valuation: ValuationResult) -> pl.DataFrame:
+    """Return the frame with a transfer price of 0 for the loans of packages the valuation decided to hold.
+
+    A package is sold whole or not at all: when its proceeds are below its
+    hold value, none of its loans can be transferred at the package's bid,
+    so the plan gets a price of 0 for them (``transfer_price`` in
+    ``loans.parquet`` keeps the allocated bid, for the record).
+    """
+    held = valuation.packages.filter(pl.col("decision") == "hold")["package_id"]
+    return frame.with_columns(
+        pl.when(pl.col("package_id").is_in(held.implode())).then(0.0).otherwise(pl.col("transfer_price")).alias("_plan_transfer_price")
+    )
+
+
 def plan_tape(frame: pl.DataFrame, curve: RecoveryCurve, settings: Settings) -> tuple[pl.DataFrame, ActionResult, PlanResult]:
     """Value every action again with the valuation's transfer prices and choose one action per loan within capacity.
 
@@ -344,7 +358,8 @@ def plan_tape(frame: pl.DataFrame, curve: RecoveryCurve, settings: Settings) -> 
     portfolio optimiser (:func:`sanhua.strategy.plan_actions`) replace the
     best-action-per-loan choice of :func:`score_tape`.
     """
-    actions = ActionValuer(settings.strategy).run(frame, curve)
+    priced = frame.with_columns(pl.col("_plan_transfer_price").alias("transfer_price")) if "_plan_transfer_price" in frame.columns else frame
+    actions = ActionValuer(settings.strategy).run(priced, curve)
     plan = plan_actions(actions, settings.strategy, curve=curve)
     frame = frame.drop("action", "action_value", "expected_recovery_pv").join(
         plan.chosen.select("loan_id", "action", "action_value", "expected_recovery_pv"), on="loan_id", how="left"
@@ -520,6 +535,7 @@ def run(
     clock.stage("value")
     valuation = value_tape(frame, tape, actions, curve, settings, cutoff)
     frame = frame.join(valuation.loans.select("loan_id", "hold_value", "package_id", "transfer_price"), on="loan_id", how="left")
+    frame = _offer_only_sold_packages(frame, valuation)
 
     clock.stage("plan")
     frame, actions, plan = plan_tape(frame, curve, settings)

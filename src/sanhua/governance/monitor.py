@@ -664,7 +664,10 @@ def monitor(
     if outcomes is not None and outcomes.height:
         # NOTE: with targets.willingness = engaged_or_above_median the median is the tape's own,
         # not the history's, so the willingness target of a tape is relative to that tape.
-        targets = build_targets(tape.loans, outcomes, assessor.settings_.targets).frame
+        # The recovery target is developed to ultimate with the model's own curve, as at fit time.
+        curve = pipeline._load_curve(Path(model_dir))
+        share = curve.curve_["cumulative"].to_numpy() if curve.curve_["source"][0] == "empirical" else None
+        targets = build_targets(tape.loans, outcomes, assessor.settings_.targets, share).frame
 
     result = Monitor(settings.monitor).run(assessor, features, scores, targets=targets, tape_path=tape_path, model_dir=model_dir)
     if out is not None:

@@ -487,16 +487,16 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
             ],
         )
     )
-    k = valuation.get("k")
-    for item in valuation.get("k_anonymity") or []:
+    k_report = valuation.get("k_anonymity") or []
+    if k_report:
         section.paragraphs.append(
             translate(
                 "report.valuation.k_anonymity",
                 language,
-                package=item.get("package_id"),
-                k=k,
-                smallest=format_count(item.get("min_debtors_per_class"), language),
-                suppressed=format_count(item.get("suppressed"), language),
+                packages=format_count(len(k_report), language),
+                k=valuation.get("k"),
+                smallest=format_count(min(item.get("min_debtors_per_class") or 0 for item in k_report), language),
+                suppressed=format_count(sum(item.get("suppressed") or 0 for item in k_report), language),
             )
         )
     section.links.extend((path, path) for path in valuation.get("files") or [])
@@ -504,7 +504,7 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
 
 
 def _plan(plan: Mapping[str, Any], hardship: Mapping[str, Any], language: str) -> Section:
-    """The action plan under capacity: solver and gap, capacity use with shadow prices, NPV by action, relief offers."""
+    """Build the plan section: solver and gap, capacity use with shadow prices, NPV by action, relief offers."""
     section = Section("plan", translate("report.plan.title", language))
     section.paragraphs.append(
         translate(
@@ -572,7 +572,7 @@ def _plan(plan: Mapping[str, Any], hardship: Mapping[str, Any], language: str) -
 
 
 def _abs(record: Mapping[str, Any], language: str) -> Section:
-    """The ABS proposal on the restructured pool: its size, the sized senior share, break-evens and the deal report."""
+    """Build the ABS section: the pool's size, the sized senior share, break-evens and a link to the deal report."""
     section = Section("abs", translate("report.abs.title", language))
     status = record.get("status")
     if status != "proposed":
