@@ -14,7 +14,7 @@ from sanhua.demo import DemoSettings, generate_portfolio
 from sanhua.errors import InputDataError, PrivacyError
 from sanhua.value.backtest import error_summary, lendingclub_packages, monthly_backtest, package_backtest
 from sanhua.value.curves import RecoveryCurve
-from sanhua.value.disclosure import k_anonymise
+from sanhua.value.disclosure import CODE_LABELS_ZH, k_anonymise
 from sanhua.value.segments import SegmentedCurves
 from sanhua.value.settings import CurveModelSettings, MonteCarloSettings, PackagingSettings, PricingSettings, ValuationSettings
 from sanhua.value.valuer import Valuer
@@ -118,6 +118,17 @@ def test_disclosure_files_have_chinese_headers(run, tmp_path):
     assert "借款人户数" in header
     assert all(path.exists() for path in paths)
     assert any(path.suffix == ".xlsx" for path in paths)
+
+
+def test_loan_table_codes_in_chinese(run):
+    _, result = run
+    tables = result.disclosure_loans
+    labelled = [c for c in ("product", "five_tier", "collateral", "litigation_status") if c in tables.columns]
+
+    assert labelled, "the demo's loan table should show coded columns"
+    for name in labelled:
+        values = set(tables[name].drop_nulls().unique().to_list())
+        assert values <= set(CODE_LABELS_ZH[name].values()), (name, values)
 
 
 def test_valuer_rejects_bad_input(demo):

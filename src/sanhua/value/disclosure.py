@@ -42,6 +42,7 @@ __all__ = [
     "MACRO_REGION",
     "SUMMARY_HEADERS_ZH",
     "LOAN_HEADERS_ZH",
+    "CODE_LABELS_ZH",
     "derive_five_tier",
     "package_summary",
     "k_anonymise",
@@ -104,6 +105,21 @@ LOAN_HEADERS_ZH: dict[str, str] = {
     "litigation_status": "诉讼状态",
 }
 """Chinese headers of the loan-table columns."""
+
+CODE_LABELS_ZH: dict[str, dict[str, str]] = {
+    "product": {
+        "credit_card": "信用卡", "consumer_loan": "消费贷款", "business_loan": "个人经营贷款",
+        "mortgage": "住房按揭贷款", "auto_loan": "汽车贷款", "other": "其他",
+    },
+    "five_tier": {"normal": "正常", "special_mention": "关注", "substandard": "次级", "doubtful": "可疑", "loss": "损失"},
+    "written_off": {"true": "是", "false": "否"},
+    "collateral": {"none": "信用", "mortgage": "抵押", "pledge": "质押", "guarantee": "保证"},
+    "litigation_status": {
+        "not_sued": "未诉讼", "in_suit": "诉讼中", "judged": "已判决", "in_execution": "执行中",
+        "execution_ended_no_assets": "终结本次执行", "mediated": "已调解",
+    },
+}
+"""Chinese labels of the canonical codes shown in the loan table (the bidders read Chinese); an unknown code is shown as it is."""
 
 _AMOUNT_EDGES: tuple[tuple[float, ...], ...] = (
     (5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000),
@@ -331,6 +347,9 @@ def loan_table(frame: pl.DataFrame, settings: DisclosureSettings) -> tuple[pl.Da
         table = generalised.with_columns(
             [pl.col(name).cast(pl.Utf8) for name in shown if name not in quasi]
         ).sort(quasi or shown).with_row_index("row", offset=1).select(pl.lit(package_id).alias("package_id"), "row", *shown)
+        table = table.with_columns(
+            [pl.col(name).replace(CODE_LABELS_ZH[name]) for name in shown if name in CODE_LABELS_ZH and name not in quasi]
+        )
         tables.append(table)
         reports.append(
             {
