@@ -124,3 +124,14 @@ def fill_false(frame: pl.DataFrame, columns: Iterable[str], stage: str) -> pl.Da
             )
 
     return frame.with_columns([pl.col(name).cast(pl.Boolean).fill_null(False) for name in columns])
+
+
+def bin_left_closed(values: pl.Expr, edges: list[float], labels: list[str]) -> pl.Expr:
+    """Label each value with its bin ``[edge_i, edge_i+1)``; ``labels`` has one more entry than ``edges``.
+
+    Polars 2 deprecates ``Expr.cut`` for ``Expr.bin_intervals``; older Polars
+    has only ``cut``. Both give the same left-closed bins.
+    """
+    if hasattr(values, "bin_intervals"):
+        return values.bin_intervals(list(edges), labels=list(labels)).cast(pl.Utf8)
+    return values.cut(list(edges), labels=list(labels), left_closed=True).cast(pl.Utf8)

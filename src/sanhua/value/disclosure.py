@@ -35,7 +35,7 @@ from openpyxl import Workbook
 
 from sanhua.errors import ConfigError, PrivacyError
 from sanhua.tape.schema import CODES
-from sanhua.value.checks import require_columns
+from sanhua.value.checks import bin_left_closed, require_columns
 from sanhua.value.settings import DisclosureSettings
 
 __all__ = [
@@ -225,7 +225,7 @@ def package_summary(frame: pl.DataFrame, cutoff_date: date) -> pl.DataFrame:
 
 def _band(value: pl.Expr, edges: tuple[float, ...], unit: str) -> pl.Expr:
     labels = [f"<{edges[0]:.0f}{unit}"] + [f"{lo:.0f}-{hi:.0f}{unit}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f">={edges[-1]:.0f}{unit}"]
-    return value.cast(pl.Float64).cut(list(edges), labels=labels, left_closed=True).cast(pl.Utf8)
+    return bin_left_closed(value.cast(pl.Float64), list(edges), labels)
 
 
 def _generalise(column: str, level: int) -> pl.Expr:

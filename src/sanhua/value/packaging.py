@@ -33,7 +33,7 @@ import logging
 
 import polars as pl
 
-from sanhua.value.checks import InputDataError, require_columns
+from sanhua.value.checks import InputDataError, bin_left_closed, require_columns
 from sanhua.value.segments import dpd_band
 from sanhua.value.settings import PackagingSettings
 
@@ -50,7 +50,7 @@ PACKAGE_INPUT_COLUMNS: tuple[str, ...] = ("loan_id", "debtor", "currency", "prin
 def balance_band(principal_cny: pl.Expr, edges: tuple[float, ...]) -> pl.Expr:
     """Label principal outstanding (CNY) by band, for example ``"10000-50000"``."""
     labels = [f"<{edges[0]:.0f}"] + [f"{low:.0f}-{high:.0f}" for low, high in zip(edges[:-1], edges[1:], strict=True)] + [f">={edges[-1]:.0f}"]
-    return principal_cny.cut(list(edges), labels=labels, left_closed=True).cast(pl.Utf8)
+    return bin_left_closed(principal_cny, list(edges), labels)
 
 
 def eligibility(frame: pl.DataFrame, settings: PackagingSettings) -> pl.Series:

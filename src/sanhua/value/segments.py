@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from sanhua.errors import ModelError, NotFittedError
-from sanhua.value.checks import InputDataError, require_columns
+from sanhua.value.checks import InputDataError, bin_left_closed, require_columns
 from sanhua.value.curves import RecoveryCurve
 from sanhua.value.settings import CurveModelSettings
 
@@ -37,7 +37,7 @@ ROOT = "all"
 def dpd_band(dpd: pl.Expr, edges: tuple[int, ...]) -> pl.Expr:
     """Label days past due by band: ``"<edge0"``, ``"edge0-edge1"``, ..., ``">=edgeN"``; null stays null."""
     labels = [f"<{edges[0]}"] + [f"{low}-{high}" for low, high in zip(edges[:-1], edges[1:], strict=True)] + [f">={edges[-1]}"]
-    return dpd.cut(list(edges), labels=labels, left_closed=True).cast(pl.Utf8)
+    return bin_left_closed(dpd, list(edges), labels)
 
 
 def _key_expr(columns: list[str]) -> pl.Expr:
