@@ -49,6 +49,8 @@ from sanhua.tape.load import Tape, load_tape, write_quarantine
 from sanhua.tape.privacy import Pseudonymiser
 from sanhua.tape.profile import Profile, load_profile
 from sanhua.value.curves import RecoveryCurve
+from sanhua.value.segments import SegmentedCurves
+from sanhua.value.settings import CurveModelSettings
 from sanhua.value.backtest import error_summary, package_backtest
 from sanhua.value.valuer import ValuationResult, Valuer
 
@@ -149,17 +151,60 @@ def _curve_for(tape: Tape, settings: Settings) -> RecoveryCurve:
     return RecoveryCurve.configured(settings.curve)
 
 
-def _save_curve(curve: RecoveryCurve, model_dir: Path) -> None:
-    payload = {"curve": curve.curve_.to_dicts(), "assumptions": curve.assumptions()}
-    (model_dir / CURVE_FILE).write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+def _curve_payload(curve: RecoveryCurve) -> dict:
+    """Return the curve table, its confidence bands and its assumptions as JSON-ready data."""
+    return {"curve": curve.curve_.to_dicts(), "bands": curve.bands_.to_dicts(), "assumptions": curve.assumptions()}
 
 
-def _load_curve(model_dir: Path) -> RecoveryCurve:
+def _curve_from_payload(payload: dict) -> RecoveryCurve:
+    """Rebuild a curve written by :func:`_curve_payload`, with its bands when the payload has them."""
+    curve = RecoveryCurve.from_table(pl.DataFrame(payload["curve"]), assumptions=payload.get("assumptions", []))
+    if payload.get("bands"):
+        curve.bands_ = pl.DataFrame(payload["bands"])
+    return curve
+
+
+def _segment_curves_for(tape: Tape, settings: Settings) -> SegmentedCurves | None:
+    """Fit the recovery curves by segment where the history has monthly outcomes, else return None."""
+    outcomes = tape.table("outcomes")
+    if outcomes is None or outcomes.filter(pl.col("month").is_not_null()).height == 0 or "default_date" not in tape.loans.columns:
+        return None
+    return SegmentedCurves(settings.valuation.curves).fit(outcomes, tape.loans)
+
+
+def _save_curve(curve: RecoveryCurve, model_dir: Path, segments: SegmentedCurves | None = None) -> None:
+    payload = _curve_payload(curve)
+    if segments is not None:
+        payload["segments"] = {
+            "settings": segments.settings.model_dump(mode="json") if segments.settings is not None else None,
+            "curves": {key: _curve_payload(item) for key, item in segments.curves_.items()},
+            "fallbacks": segments.fallbacks_.to_dicts(),
+        }
+    (model_dir / CURVE_FILE).write_text(json.dumps(payload, ensure_ascii=False, default=str, allow_nan=False), encoding="utf-8")
+
+
+def _read_curve_file(model_dir: Path) -> dict:
     path = model_dir / CURVE_FILE
     if not path.is_file():
         raise ModelError(f"{path} is missing from the model folder; refit with `sanhua fit`.")
-    payload = json.loads(path.read_text(encoding="utf-8"))
-    return RecoveryCurve.from_table(pl.DataFrame(payload["curve"]), assumptions=payload.get("assumptions", []))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _load_curve(model_dir: Path) -> RecoveryCurve:
+    return _curve_from_payload(_read_curve_file(model_dir))
+
+
+def _load_segment_curves(model_dir: Path) -> SegmentedCurves | None:
+    """Return the segment curves saved with the model, or None for a model fit without monthly outcomes."""
+    saved = _read_curve_file(model_dir).get("segments")
+    if not saved:
+        return None
+    segments = SegmentedCurves(CurveModelSettings.model_validate(saved["settings"]) if saved.get("settings") else None)
+    segments.curves_ = {key: _curve_from_payload(item) for key, item in saved["curves"].items()}
+    segments.fallbacks_ = pl.DataFrame(
+        saved["fallbacks"], schema={"segment": pl.Utf8, "level": pl.Int32, "loans": pl.Int64, "curve": pl.Utf8, "reason": pl.Utf8}
+    )
+    return segments
 
 
 def fit(
@@ -216,7 +261,7 @@ def fit(
     scores = assessor.predict(features).select("loan_id", *SCORES)
     baseline = build_baseline(features, scores, {name: enc.features for name, enc in assessor.encoders_.items()}, n_bins=settings.monitor.bins)
     assessor.save(model_dir, extra={"fit": record, BASELINE_KEY: baseline})
-    _save_curve(curve, model_dir)
+    _save_curve(curve, model_dir, _segment_curves_for(tape, settings))
     if registry is not None:
         registry.register(model_dir)
     clock.stop()
@@ -373,7 +418,9 @@ def _cutoff_date(tape: Tape, as_of: date | None) -> date:
     return date.fromisoformat(latest) if latest else date.today()
 
 
-def value_tape(frame: pl.DataFrame, tape: Tape, actions: object, curve: RecoveryCurve, settings: Settings, cutoff: date) -> ValuationResult:
+def value_tape(
+    frame: pl.DataFrame, tape: Tape, actions: object, curve: RecoveryCurve | SegmentedCurves, settings: Settings, cutoff: date
+) -> ValuationResult:
     """Price every loan, form the bulk-transfer packages and build their disclosure (:class:`sanhua.value.Valuer`).
 
     The scored frame is joined with the loan columns the disclosure reads
@@ -433,7 +480,9 @@ def propose_abs(frame: pl.DataFrame, actions: ActionResult, settings: Settings, 
 
 def _valuation_record(valuation: ValuationResult, files: list[Path], run_dir: Path) -> dict:
     """Summarise the valuation for run.json and the report: packages, curve bands, notes and the disclosure files."""
-    bands = valuation.curve_bands.filter(pl.col("segment") == pl.col("segment").first())
+    segments = valuation.curve_bands["segment"]
+    shown = "all" if (segments == "all").any() else segments[0]
+    bands = valuation.curve_bands.filter(pl.col("segment") == shown)
     return {
         "cutoff_date": valuation.cutoff_date.isoformat(),
         "packages": valuation.packages.to_dicts(),
@@ -533,7 +582,8 @@ def run(
     cutoff = _cutoff_date(tape, as_of)
 
     clock.stage("value")
-    valuation = value_tape(frame, tape, actions, curve, settings, cutoff)
+    segments = _load_segment_curves(Path(model_path))
+    valuation = value_tape(frame, tape, actions, segments if segments is not None else curve, settings, cutoff)
     frame = frame.join(valuation.loans.select("loan_id", "hold_value", "package_id", "transfer_price"), on="loan_id", how="left")
     frame = _offer_only_sold_packages(frame, valuation)
 

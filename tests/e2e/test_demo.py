@@ -200,3 +200,19 @@ def test_plan_what_if_lowers_npv_under_tighter_capacity(demo_run, tmp_path):
     full = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["plan"]
     assert tight["objective_cny"] <= full["objective_cny"] + 1e-6
     assert tight["monthly_capacity"]["litigation"] == 50000
+
+
+def test_demo_curves_by_segment_with_bands(demo_run):
+    out, _ = demo_run
+    record = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
+    valuation = record["valuation"]
+    segments = valuation["curve_segments"]
+
+    assert {item["segment"] for item in segments} > {"all"}
+    assert {item["reason"] for item in segments} <= {"own", "sparse"} | {item["reason"] for item in segments if item["reason"].startswith("fit_failed")}
+    bands = pl.DataFrame(valuation["curve_bands"])
+    # The saved model keeps the bands: a model loaded from its folder shows an interval, not a line.
+    assert (bands["cumulative_high"] - bands["cumulative_low"]).max() > 0.01
+    assert (bands["cumulative_low"] <= bands["cumulative"]).all()
+    assert (bands["cumulative"] <= bands["cumulative_high"]).all()
+    assert bands["cumulative"].is_sorted()

@@ -449,7 +449,7 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
         )
     )
     for segment in valuation.get("curve_segments") or []:
-        if segment.get("reason") and segment.get("reason") != "empirical" and segment.get("segment") == "all":
+        if segment.get("reason") not in (None, "empirical", "own") and segment.get("segment") == "all":
             section.paragraphs.append(translate("report.valuation.curve_source", language, source=translate_code("report.valuation.source", segment["reason"], language)))
     for note in valuation.get("notes") or []:
         section.paragraphs.append(translate("report.valuation.note", language, note=note))
@@ -457,6 +457,28 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
     bands = pl.DataFrame(valuation.get("curve_bands") or [])
     if bands.height and "cumulative_low" in bands.columns:
         section.charts.append(ChartView(f"chart-{language}-valuation-curve", charts.figure_json(charts.curve_band_chart(bands, language))))
+
+    segments = [item for item in valuation.get("curve_segments") or [] if item.get("segment") != "all"]
+    if segments:
+        own = sum(1 for item in segments if item.get("reason") == "own")
+        section.paragraphs.append(
+            translate("report.valuation.segments", language, segments=format_count(len(segments), language), own=format_count(own, language))
+        )
+        section.tables.append(
+            TableView(
+                caption=translate("report.valuation.segments_title", language),
+                headers=[translate(f"report.valuation.segment_{name}", language) for name in ("segment", "loans", "curve", "reason")],
+                rows=[
+                    [
+                        Cell(str(item["segment"])),
+                        _num(format_count(item.get("loans"), language)),
+                        Cell(str(item.get("curve"))),
+                        Cell(translate_code("report.valuation.segment_reasons", str(item.get("reason", "")).split(":")[0], language)),
+                    ]
+                    for item in segments[:_MAX_GROUPS]
+                ],
+            )
+        )
 
     packages = valuation.get("packages") or []
     if not packages:
