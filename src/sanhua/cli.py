@@ -291,7 +291,7 @@ def demo(
     language = _language(lang)
     try:
         from sanhua import pipeline
-        from sanhua.demo import DemoSettings, write_demo
+        from sanhua.demo import DEMO_CAPACITIES, DemoSettings, write_demo
         from sanhua.governance.catalogue import Catalogue
         from sanhua.governance.registry import Registry
 
@@ -299,6 +299,8 @@ def demo(
             err.print(f"[yellow]{_t('cli.warning_prefix', language)}[/]: {_t('cli.demo_key', language)}")
         paths = write_demo(out, DemoSettings(seed=seed))
         settings = _settings(None)
+        strategy = settings.strategy.model_copy(update={"capacity": settings.strategy.capacity.with_capacities(DEMO_CAPACITIES)})
+        settings = settings.model_copy(update={"strategy": strategy})
         with _Stages(language, total=4) as stages:
             pipeline.fit(paths.history, "cn-bank", out=out / "model", settings=settings, demo=True, registry=Registry(), on_stage=stages)
         with _Stages(language, total=8) as stages:

@@ -35,7 +35,7 @@ from sanhua import __version__
 from sanhua.assess import Assessor, backtest
 from sanhua.assess.fairness import audit_tape
 from sanhua.config import Settings
-from sanhua.errors import InputFileError, ModelError, SanhuaError
+from sanhua.errors import ConfigError, InputFileError, ModelError, SanhuaError
 from sanhua.features import build_features
 from sanhua.governance.monitor import BASELINE_KEY, SCORES, build_baseline
 from sanhua.governance.registry import Registry
@@ -313,6 +313,7 @@ def score_tape(
     feature refusals and the hardship relief programme's flags and offers.
     """
     features = build_features(tape)
+    _check_model_format(assessor, tape, features)
     scores = assessor.predict(features)
 
     loans = tape.loans
@@ -345,6 +346,34 @@ def score_tape(
             (pl.col("expected_recovery_rate_high") * pl.col("exposure_at_default")).alias("expected_recovery_high"),
         )
     return frame, actions, features.refusals, hardship
+
+
+# Largest share of a model's features a tape of another profile may lack before the model is refused.
+_MAX_ABSENT_SHARE = 0.5
+
+
+def _check_model_format(assessor: Assessor, tape: Tape, features) -> None:
+    """Refuse a model fit on another profile when the tape lacks most of its features.
+
+    A tape of the model's own profile may lack whole tables (a single loans
+    file scored by a model fit on a full history): its absent features are
+    treated as missing and listed in run.json. A tape of another profile that
+    lacks more than half of a model's features was almost certainly exported
+    in another format, and its scores would mean little.
+    """
+    trained = ((getattr(assessor, "bundle_", None) or {}).get("fit") or {}).get("profile", {}).get("name")
+    profile = getattr(getattr(tape, "profile", None), "name", None)
+    if trained is None or profile is None or trained == profile:
+        return
+    shares = assessor.absent_shares(features.frame.columns)
+    worst = max(shares, key=shares.get)
+    if shares[worst] > _MAX_ABSENT_SHARE:
+        raise ModelError(
+            f"the model was fit on profile {trained!r} and this tape uses {profile!r}: {shares[worst]:.0%} of the {worst} "
+            f"model's features are absent from it. Fit a model on a history in the {profile!r} format "
+            f"(`sanhua fit HISTORY --profile {profile} --out MODEL_DIR`) and run with it."
+        )
+    logger.warning("the model was fit on profile %r and this tape uses %r; features absent from the tape are treated as missing", trained, profile)
 
 
 def _borrower_columns(tape: Tape) -> pl.DataFrame:
@@ -383,16 +412,17 @@ def _group_backtest(data: pl.DataFrame, tape: Tape) -> dict:
 
 
 def _offer_only_sold_packages(frame: pl.DataFrame, valuation: ValuationResult) -> pl.DataFrame:
-    """Return the frame with a transfer price of 0 for the loans of packages the valuation decided to hold.
+    """Return the frame with the transfer price the plan may use: the allocated bid of a package to sell, else 0.
 
-    A package is sold whole or not at all: when its proceeds are below its
-    hold value, none of its loans can be transferred at the package's bid,
-    so the plan gets a price of 0 for them (``transfer_price`` in
-    ``loans.parquet`` keeps the allocated bid, for the record).
+    A loan is sold only in a package, and a package is sold whole or not at
+    all. The loans of packages the valuation decided to hold, and loans in no
+    package, get a price of 0, so the plan never transfers them at a price
+    no bidder was asked for (``transfer_price`` in ``loans.parquet`` keeps
+    the allocated bid, for the record).
     """
-    held = valuation.packages.filter(pl.col("decision") == "hold")["package_id"]
+    sold = valuation.packages.filter(pl.col("decision") == "sell")["package_id"]
     return frame.with_columns(
-        pl.when(pl.col("package_id").is_in(held.implode())).then(0.0).otherwise(pl.col("transfer_price")).alias("_plan_transfer_price")
+        pl.when(pl.col("package_id").is_in(sold.implode())).then(pl.col("transfer_price")).otherwise(0.0).alias("_plan_transfer_price")
     )
 
 
@@ -461,8 +491,13 @@ def propose_abs(frame: pl.DataFrame, actions: ActionResult, settings: Settings, 
     if collections.height == 0 or collections["expected_collections"].sum() <= 0:
         return {"status": "no_pool", "loans": pool.height}
 
+    # The fixed fees are set in CNY; a pool in another currency pays them converted at the valuation's rate.
+    fx = settings.valuation.pricing.fx_cny_per_unit.get(currency)
+    if fx is None:
+        raise ConfigError(f"no exchange rate for {currency}: add it to valuation.pricing.fx_cny_per_unit (CNY per unit) in the settings file")
+    securitize = settings.securitize.model_copy(update={"rating_fee_per_year": settings.securitize.rating_fee_per_year / fx})
     proposal = build_abs_proposal(
-        collections, cutoff, settings.securitize, outstanding_claims=float(pool["exposure_at_default"].sum()), currency=currency,
+        collections, cutoff, securitize, outstanding_claims=float(pool["exposure_at_default"].sum()), currency=currency,
     )
     report = proposal.write(run_dir / ABS_DIR, language)
     return {
@@ -630,7 +665,8 @@ def run(
     output.write_parquet(run_dir / "loans.parquet")
     disclosure_files = valuation.write(run_dir)
     write_values(actions, run_dir)
-    hardship.offers.write_csv(run_dir / RELIEF_FILE)
+    # UTF-8 with BOM, so that Excel on a Chinese Windows reads the notices.
+    (run_dir / RELIEF_FILE).write_bytes(b"\xef\xbb\xbf" + hardship.offers.write_csv().encode("utf-8"))
     plan_files = plan.write(run_dir)
     valuation.packages.write_csv(run_dir / PACKAGES_FILE)
     write_quarantine(tape.quarantine, run_dir / "quarantine.csv")
@@ -661,6 +697,7 @@ def run(
             "training_data_sha256": assessor.training_sha256_,
             "metrics": assessor.metrics_,
             "median_rate": assessor.median_rate_,
+            "absent_features": getattr(assessor, "absent_features_", []),
         },
         "counts": counts,
         "flags": tape.flags,

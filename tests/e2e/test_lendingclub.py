@@ -108,3 +108,13 @@ def test_unsecured_loans_are_packaged_and_priced(lendingclub_run):
         assert package["p5"] <= package["p50"] <= package["p95"]
         assert package["decision"] in ("sell", "hold")
     assert (lendingclub_run / "disclosure" / "package_summary.xlsx").is_file()
+
+
+def test_model_of_another_profile_refused(demo_run, tmp_path):
+    out, _ = demo_run
+    result = invoke(
+        ["run", LENDINGCLUB, "--profile", "lendingclub", "--where", "issue_d >= '2010-01-01'", "--model", out / "model", "--out", tmp_path / "run", "--lang", "en"]
+    )
+    assert result.exit_code == 2
+    assert "fit on profile 'cn-bank'" in result.stderr
+    assert "--profile lendingclub" in result.stderr

@@ -71,3 +71,23 @@ def test_row_order_does_not_change_features():
     first = build_features(shifted).frame.sort("loan_id")
     second = build_features(SyntheticTape(reversed_tables)).frame.sort("loan_id")
     assert first.equals(second)
+
+
+def test_phone_column_empty_everywhere_flags_no_lost_contact():
+    # A tape whose borrowers carry a phone_valid column with no value on any row (no phones in the
+    # source) has no contact evidence: no loan is flagged lost.
+    tape, _ = make_tape(n=200)
+    borrowers = tape.tables["borrowers"].with_columns(pl.lit(None, dtype=pl.Boolean).alias("phone_valid"))
+    flags = build_features(SyntheticTape({**tape.tables, "borrowers": borrowers})).flags
+
+    assert not flags["lost_contact"].any()
+
+
+def test_invalid_phone_without_reachable_contact_is_lost():
+    tape, _ = make_tape(n=200)
+    borrowers = tape.tables["borrowers"].with_columns(
+        pl.Series("phone_valid", [False] * 100 + [True] * 100, dtype=pl.Boolean)
+    )
+    flags = build_features(SyntheticTape({**tape.tables, "borrowers": borrowers})).flags
+
+    assert flags["lost_contact"].sum() == 100

@@ -496,3 +496,27 @@ def test_large_tape_builder_loads_clean(tmp_path, cn_bank, pseudonymiser):
     assert tape.counts["loans"] == {"input_rows": 500, "loaded": 500, "quarantined": 0, "excluded": {}}
     assert tape.table("borrowers").height == 500
     assert tape.inputs[0]["encoding"] == "gb18030"
+
+
+def test_short_row_quarantined_not_excluded(tmp_path, cn_bank, pseudonymiser):
+    # A line cut after its third field has no class and no days past due: the non-performing
+    # condition cannot judge it, so it must reach validation and be quarantined, not pass as performing.
+    folder = tmp_path / "tape"
+    folder.mkdir()
+    text = "\n".join(
+        [
+            ",".join(LOAN_HEADER),
+            "L1,C1,2024-06-30,1000,次级,200",
+            "L2,C2,2024-06-30",
+            "L3,C3,2024-06-30,3000,正常,0",
+        ]
+    )
+    (folder / "loans.csv").write_bytes((text + "\n").encode("gb18030"))
+    tape = load_tape(folder, cn_bank, pseudonymiser=pseudonymiser)
+
+    _conserved(tape.counts)
+    assert tape.counts["loans"]["excluded"] == {"performing": 1}
+    assert tape.counts["loans"]["quarantined"] == 1
+    quarantined = tape.quarantine.filter(pl.col("table") == "loans")
+    assert quarantined["row"].unique().to_list() == [2]
+    assert "missing_required" in quarantined["reason"].to_list()

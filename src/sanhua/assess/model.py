@@ -414,6 +414,7 @@ class Assessor:
         self._check_fitted()
         frame = features.frame
         missing = [f for enc in self.encoders_.values() for f in enc.features if f not in frame.columns]
+        self.absent_features_ = sorted(set(missing))
         if missing:
             logger.warning(
                 "%d model features are absent from this tape and are treated as missing: %s",
@@ -483,6 +484,15 @@ class Assessor:
             return np.full(x.shape[0], float(part["any_constant"])), False
         raw = self.boosters_["recovery_any"].predict(x, num_threads=threads)
         return np.clip(np.interp(raw, part["any_x"], part["any_y"]), 0.0, 1.0), True
+
+    def absent_shares(self, columns: list[str]) -> dict[str, float]:
+        """Return, per model, the share of its features that ``columns`` lacks (0 to 1)."""
+        self._check_fitted()
+        present = set(columns)
+        return {
+            name: (sum(f not in present for f in encoder.features) / len(encoder.features)) if encoder.features else 0.0
+            for name, encoder in self.encoders_.items()
+        }
 
     def baseline_rate(self, loans: pl.DataFrame) -> pl.Series:
         """Return the naive baseline recovery rate of each loan: the history's EAD-weighted rate of its grade."""

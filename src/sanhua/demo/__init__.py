@@ -15,9 +15,10 @@ from sanhua.demo.cn_bank import write_cn_bank
 from sanhua.demo.fast_tape import DEFECT_KINDS, generate_loan_tape, loan_tape_defects, write_loan_tape
 from sanhua.demo.output import DemoPaths, write_demo
 from sanhua.demo.portfolio import DemoPortfolio, generate_portfolio
-from sanhua.demo.settings import DemoSettings, RecoveryCalibration
+from sanhua.demo.settings import DEMO_CAPACITIES, DemoSettings, RecoveryCalibration
 
 __all__ = [
+    "DEMO_CAPACITIES",
     "DEFECT_KINDS",
     "DemoPaths",
     "DemoPortfolio",

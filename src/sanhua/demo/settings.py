@@ -193,3 +193,9 @@ class DemoSettings(BaseModel):
         if bad:
             raise ValueError(f"region_bias multipliers must lie in (0, 1], got {bad}.")
         return self
+
+
+DEMO_CAPACITIES: dict[str, float] = {"officers": 6.0, "mediation": 60.0, "litigation": 150_000.0}
+"""Monthly capacities of the demo run: a small team for the demo's 10,000 loans (ASSUMPTION), so
+that case officers bind and the report shows a non-zero shadow price. The bank defaults of
+``StrategySettings.capacity`` would leave the demo's capacities mostly unused."""

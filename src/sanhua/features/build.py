@@ -140,14 +140,16 @@ def _borrower_features(loans: pl.DataFrame, borrowers: pl.DataFrame, key: str) -
 
 
 def _lost_contact(frame: pl.DataFrame, has_events: bool, has_contacts: bool) -> pl.Expr:
-    no_phone = ~pl.col("phone_valid").fill_null(False) if "phone_valid" in frame.columns else pl.lit(False)
+    # A phone column that is empty on every row (a tape without phones, such as LendingClub) is no evidence.
+    has_phones = "phone_valid" in frame.columns and frame["phone_valid"].null_count() < frame.height
+    no_phone = ~pl.col("phone_valid").fill_null(False) if has_phones else pl.lit(False)
     if has_events:
         silent = pl.col("days_since_last_contact").is_null() | (pl.col("days_since_last_contact") > LOST_CONTACT_DAYS)
     else:
         silent = pl.lit(False)
     unreachable = (pl.col("n_reachable_contacts") == 0) if has_contacts else pl.lit(True)
-    # Without any contact evidence (no events table, no phone column) no loan is flagged.
-    if not has_events and "phone_valid" not in frame.columns:
+    # Without any contact evidence (no events table, no phone on any row) no loan is flagged.
+    if not has_events and not has_phones:
         return pl.lit(False)
     return ((no_phone | silent) & unreachable).alias("lost_contact")
 

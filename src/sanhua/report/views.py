@@ -624,6 +624,8 @@ def _abs(record: Mapping[str, Any], language: str) -> Section:
         text = format_percent(value, language, decimals=1) if parameter == "recovery_haircut" else format_decimal(value, language, 2)
         pairs.append((label, _num(text)))
     section.tables.append(_key_value_table(translate("report.abs.title", language), pairs, language))
+    if not record.get("senior_share"):
+        section.paragraphs.append(translate("report.abs.no_senior", language))
     if record.get("loans_other_currencies"):
         section.paragraphs.append(translate("report.abs.other_currencies", language, loans=format_count(record["loans_other_currencies"], language)))
     if record.get("report"):

@@ -41,6 +41,7 @@ accounts and the facility in the order of ``WaterfallSpec.shortfall_sources``.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import tomllib
 from datetime import date
@@ -631,7 +632,7 @@ def deal_from_dict(data: dict[str, Any], source: str = "<python>", base_dir: Pat
 
 
 def load_deal(path: str | Path) -> Deal:
-    """Read and validate a TOML deal file.
+    """Read and validate a deal file: TOML, or the JSON a run writes (``abs/deal.json``).
 
     Parameters
     ----------
@@ -654,12 +655,15 @@ def load_deal(path: str | Path) -> Deal:
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            # A run writes its proposal as deal.json; a deal written by hand is TOML.
+            data = json.load(handle) if path.suffix.lower() == ".json" else tomllib.load(handle)
     except FileNotFoundError:
         raise InputFileError(f"Deal file {path} not found. Check the path.") from None
     except IsADirectoryError:
-        raise InputFileError(f"Deal file {path} is a folder. Give the TOML file itself.") from None
+        raise InputFileError(f"Deal file {path} is a folder. Give the TOML or JSON file itself.") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"Deal file {path} is not valid TOML: {error}. Fix the syntax at that line.") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"Deal file {path} is not valid JSON: {error}. Fix the syntax at that line.") from None
 
     return deal_from_dict(data, source=str(path), base_dir=path.parent)

@@ -104,6 +104,19 @@ def sql_keep(frame: pl.DataFrame, condition: str, *, what: str, error: type[Sanh
     return frame.get_column("source_row").is_in(rows.implode()) if rows.len() else pl.Series([False] * frame.height)
 
 
+def undecidable(frame: pl.DataFrame, condition: str) -> pl.Series:
+    """Return a mask of the rows on which every column ``condition`` mentions is empty.
+
+    Such a row (a line cut short, say) cannot be judged by the condition, so
+    it must not be excluded by it: validation then quarantines it with the
+    missing columns named.
+    """
+    referenced = [c for c in frame.columns if c != "source_row" and _mentions(condition, c)]
+    if not referenced:
+        return pl.Series("undecidable", [False] * frame.height, dtype=pl.Boolean)
+    return frame.select(pl.all_horizontal([_empty(c) for c in referenced]).alias("undecidable"))["undecidable"]
+
+
 def _mentions(condition: str, column: str) -> bool:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column):
         return re.search(rf"(?<![A-Za-z0-9_]){re.escape(column)}(?![A-Za-z0-9_])", condition, re.IGNORECASE) is not None

@@ -307,7 +307,11 @@ def _exclude(
         steps.append((Exclusion.WHERE, lambda f: ~filters.sql_keep(f, where, what="--where", error=ConfigError)))
     if non_performing:
         steps.append(
-            (Exclusion.PERFORMING, lambda f: ~filters.sql_keep(f, non_performing, what="profile non_performing", error=ProfileError))
+            (
+                Exclusion.PERFORMING,
+                lambda f: ~filters.sql_keep(f, non_performing, what="profile non_performing", error=ProfileError)
+                & ~filters.undecidable(f, non_performing),
+            )
         )
     for reason, mask_of in steps:
         if frame.height == 0:

@@ -221,8 +221,8 @@ class DisclosureSettings(BaseModel):
         5, "Every combination of quasi-identifiers in a loan table covers at least k distinct debtors.", unit="debtors", ge=2, le=1000, policy=True
     )
     quasi_identifiers: tuple[Literal["region", "age", "principal_outstanding", "dpd", "product", "origination_date"], ...] = param(
-        ("region", "age", "principal_outstanding", "dpd"),
-        "Columns generalised until the k-anonymity holds.",
+        ("region", "age", "principal_outstanding", "dpd", "origination_date"),
+        "Columns generalised until the k-anonymity holds; the origination date starts at its quarter, never the exact day.",
         unit="column names",
         policy=True,
     )
