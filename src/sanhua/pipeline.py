@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -435,6 +435,13 @@ def plan_tape(frame: pl.DataFrame, curve: RecoveryCurve, settings: Settings) -> 
     """
     priced = frame.with_columns(pl.col("_plan_transfer_price").alias("transfer_price")) if "_plan_transfer_price" in frame.columns else frame
     actions = ActionValuer(settings.strategy).run(priced, curve)
+    if "_plan_transfer_price" in frame.columns:
+        # A loan in no package to sell cannot be transferred at all, whatever its other actions are worth.
+        unsold = frame.filter(pl.col("_plan_transfer_price") <= 0)["loan_id"].implode()
+        values = actions.values.with_columns(
+            (pl.col("feasible") & ~((pl.col("action").cast(pl.Utf8) == "transfer") & pl.col("loan_id").is_in(unsold))).alias("feasible")
+        )
+        actions = replace(actions, values=values)
     plan = plan_actions(actions, settings.strategy, curve=curve)
     frame = frame.drop("action", "action_value", "expected_recovery_pv").join(
         plan.chosen.select("loan_id", "action", "action_value", "expected_recovery_pv"), on="loan_id", how="left"
