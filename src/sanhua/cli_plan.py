@@ -84,7 +84,7 @@ def plan(
         ),
     ] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the plan files (default RUN_DIR/plan).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="Settings file (TOML); its [strategy] section is used.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Settings file (TOML); its \\[strategy] section is used.")] = None,
     solver: Annotated[str, typer.Option("--solver", help="auto, highs, highs-lp, lagrangian or greedy.")] = "auto",
     lang: Annotated[Optional[str], typer.Option("--lang", help="Language of messages: zh-CN or en (default: SANHUA_LANG, else zh-CN).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log the solver's steps with timings.")] = False,

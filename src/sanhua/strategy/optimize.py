@@ -46,7 +46,10 @@ one more unit of a resource's capacity would add, in CNY per unit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -399,6 +402,20 @@ class _Prepared:
         )
 
 
+@contextlib.contextmanager
+def _native_stdout_silenced():
+    """Send file descriptor 1 to the null device for the duration, so native code cannot print to stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _greedy(prepared: _Prepared) -> np.ndarray:
     """Each loan's best action, then loans cut back to the fallback, lowest value per unit of an over-used resource first."""
     index = prepared.unconstrained_best()
@@ -715,7 +732,9 @@ def _solve_highs(prepared: _Prepared, settings: OptimiserSettings, *, integer: b
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
 
-    highs = highspy.Highs()
+    with _native_stdout_silenced():
+        # The constructor prints a copyright banner to the process's stdout before any option can be set.
+        highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("time_limit", float(settings.time_limit_s))
     highs.passModel(lp)
