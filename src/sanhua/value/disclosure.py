@@ -367,6 +367,8 @@ def loan_table(frame: pl.DataFrame, settings: DisclosureSettings) -> tuple[pl.Da
 
 def write_table(table: pl.DataFrame, headers: dict[str, str], stem: Path) -> list[Path]:
     """Write ``table`` with Chinese headers to ``stem.csv`` (UTF-8 with BOM, so Excel reads it) and ``stem.xlsx``."""
+    # Amounts to the fen and averages to two decimals, so no float noise (720137.0899999999) reaches a bidder.
+    table = table.with_columns(pl.col(pl.Float32, pl.Float64).round(2))
     renamed = table.rename({name: headers.get(name, name) for name in table.columns})
     stem.parent.mkdir(parents=True, exist_ok=True)
     csv_path = stem.with_suffix(".csv")
