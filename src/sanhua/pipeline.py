@@ -543,6 +543,7 @@ def _valuation_record(valuation: ValuationResult, files: list[Path], run_dir: Pa
         "target_irr": valuation.settings.pricing.target_irr,
         "discount_rate": valuation.settings.pricing.discount_rate,
         "notes": list(valuation.notes),
+        "note_codes": [{"code": getattr(note, "code", None), **getattr(note, "params", {})} for note in valuation.notes],
         "files": [str(path.relative_to(run_dir)) for path in files] + [PACKAGES_FILE],
     }
 

@@ -27,6 +27,7 @@ from sanhua.report.i18n import (
     format_number,
     format_percent,
     format_seconds,
+    has_message,
     translate,
     translate_code,
 )
@@ -451,7 +452,13 @@ def _valuation(valuation: Mapping[str, Any], language: str) -> Section:
     for segment in valuation.get("curve_segments") or []:
         if segment.get("reason") not in (None, "empirical", "own") and segment.get("segment") == "all":
             section.paragraphs.append(translate("report.valuation.curve_source", language, source=translate_code("report.valuation.source", segment["reason"], language)))
-    for note in valuation.get("notes") or []:
+    codes = valuation.get("note_codes") or []
+    for index, note in enumerate(valuation.get("notes") or []):
+        coded = codes[index] if index < len(codes) else {}
+        key = f"report.valuation.notes.{coded.get('code')}"
+        if coded.get("code") and has_message(key, language):
+            params = {k: v for k, v in coded.items() if k != "code"}
+            note = translate(key, language, **params)
         section.paragraphs.append(translate("report.valuation.note", language, note=note))
 
     bands = pl.DataFrame(valuation.get("curve_bands") or [])

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     # Imported for type hints only: sanhua.strategy imports sanhua.value.checks, so a runtime import would be circular.
     from sanhua.strategy.valuer import ActionResult
 
-__all__ = ["Valuer", "ValuationResult", "REQUIRED_COLUMNS"]
+__all__ = ["Valuer", "ValuationResult", "Note", "REQUIRED_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,23 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("loan_id", "currency", "exposure_at_default
 ``region``, ``dpd``, ``default_date`` and ``as_of_date``, ``litigation_status``, ``interest_outstanding``,
 ``fees_outstanding``, ``five_tier``, ``written_off``, ``borrower_id_hash`` (or ``borrower_id``), ``age``,
 ``origination_date``."""
+
+
+class Note(str):
+    """A note of the valuation in English, with a ``code`` and ``params`` that the report translates.
+
+    It is a ``str``, so ``ValuationResult.notes`` stays a tuple of texts for
+    callers that only read them.
+    """
+
+    code: str
+    params: dict[str, object]
+
+    def __new__(cls, code: str, text: str, **params: object) -> Note:
+        note = super().__new__(cls, text)
+        note.code = code
+        note.params = params
+        return note
 
 
 @dataclass(frozen=True)
@@ -148,11 +165,11 @@ class Valuer:
         for name, dtype in (("product", pl.Utf8), ("collateral", pl.Utf8), ("dpd", pl.Int32)):
             if name not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
-                notes.append(f"column {name} is absent and reads as unknown")
+                notes.append(Note("column_absent", f"column {name} is absent and reads as unknown", column=name))
 
         debtor = next((name for name in ("borrower_id_hash", "borrower_id") if name in frame.columns), None)
         if debtor is None:
-            notes.append("no debtor column: each loan counts as its own debtor (borrower counts are loan counts)")
+            notes.append(Note("no_debtor", "no debtor column: each loan counts as its own debtor (borrower counts are loan counts)"))
         frame = frame.with_columns((pl.col(debtor) if debtor else pl.col("loan_id")).cast(pl.Utf8).fill_null(pl.col("loan_id")).alias("debtor"))
 
         if actions is not None:
@@ -168,7 +185,14 @@ class Valuer:
             frame = frame.with_columns(months.alias("months_since_default"))
         missing_months = frame["months_since_default"].null_count()
         if missing_months:
-            notes.append(f"{missing_months} loan(s) without dpd or dates are timed {_DEFAULT_MONTHS:.0f} months after default")
+            notes.append(
+                Note(
+                    "untimed",
+                    f"{missing_months} loan(s) without dpd or dates are timed {_DEFAULT_MONTHS:.0f} months after default",
+                    loans=missing_months,
+                    months=int(_DEFAULT_MONTHS),
+                )
+            )
         frame = frame.with_columns(pl.col("months_since_default").fill_null(_DEFAULT_MONTHS))
 
         fx = pl.col("currency").replace_strict(settings.pricing.fx_cny_per_unit, return_dtype=pl.Float64)
@@ -244,7 +268,9 @@ class Valuer:
             bands = curve.bands_.with_columns(pl.lit("all").alias("segment"))
             fallbacks = pl.DataFrame({"segment": ["all"], "level": [0], "loans": [curve.n_loans_], "curve": ["all"], "reason": [curve.source_]})
             if curve.source_ != "empirical":
-                notes.append(f"recovery timing is {curve.source_}: the curve's shape is an assumption, not fitted on monthly recoveries")
+                notes.append(
+                    Note("timing_assumed", f"recovery timing is {curve.source_}: the curve's shape is an assumption, not fitted on monthly recoveries")
+                )
 
         expected = (frame["expected_recovery_rate"] * frame["exposure_at_default"]).cast(pl.Float64).to_numpy()
         cash = project_cash_flows(frame["loan_id"], expected, frame["months_since_default"].to_numpy(), marginals, curve_index)
@@ -271,7 +297,7 @@ class Valuer:
         for name in homogeneity:
             if name not in eligible.columns:
                 eligible = eligible.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name))
-                notes.append(f"homogeneity column {name} is absent; packages are not split by it")
+                notes.append(Note("homogeneity_absent", f"homogeneity column {name} is absent; packages are not split by it", column=name))
         packaged = form_packages(eligible, settings.packaging) if eligible.height else pl.DataFrame(
             schema={"loan_id": pl.Utf8, "package_id": pl.Utf8, "package_key": pl.Utf8, "package_reason": pl.Utf8}
         )
@@ -284,7 +310,7 @@ class Valuer:
         in_packages = frame.filter(pl.col("package_id").is_not_null())
         disclosed, derived = derive_five_tier(in_packages)
         if derived:
-            notes.append(f"five-tier class derived from days past due for {derived} loan(s) (2023 rules, 2011 card rule)")
+            notes.append(Note("five_tier_derived", f"five-tier class derived from days past due for {derived} loan(s) (2023 rules, 2011 card rule)", loans=derived))
         summary = package_summary(disclosed, cutoff_date) if disclosed.height else pl.DataFrame()
         if disclosed.height:
             tables, k_report = loan_table(disclosed, settings.disclosure)
@@ -324,7 +350,7 @@ class Valuer:
             ("region", "region is absent: the loan table has no region column"),
         ):
             if name not in frame.columns:
-                notes.append(text)
+                notes.append(Note(f"disclosure_{name}_absent", text))
         return notes
 
     @staticmethod
