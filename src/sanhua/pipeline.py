@@ -426,6 +426,15 @@ def _offer_only_sold_packages(frame: pl.DataFrame, valuation: ValuationResult) -
     )
 
 
+def _no_action_columns() -> list[pl.Expr]:
+    """Return placeholder action columns, which :func:`plan_tape` replaces."""
+    return [
+        pl.lit(None, dtype=pl.Utf8).alias("action"),
+        pl.lit(None, dtype=pl.Float64).alias("action_value"),
+        pl.lit(None, dtype=pl.Float64).alias("expected_recovery_pv"),
+    ]
+
+
 def plan_tape(frame: pl.DataFrame, curve: RecoveryCurve, settings: Settings) -> tuple[pl.DataFrame, ActionResult, PlanResult]:
     """Value every action again with the valuation's transfer prices and choose one action per loan within capacity.
 
@@ -634,12 +643,19 @@ def run(
     frame, actions, plan = plan_tape(frame, curve, settings)
 
     clock.stage("fairness")
+    replanned: dict[str, PlanResult] = {}
+
+    def replan(unplanned: pl.DataFrame) -> tuple[pl.DataFrame, ActionResult]:
+        # The mitigation's categories are planned under capacity like the audited plan, so before and after compare.
+        planned, planned_actions, replanned["plan"] = plan_tape(unplanned.with_columns(_no_action_columns()), curve, settings)
+        return planned, planned_actions
+
     fairness = audit_tape(
-        frame, tape, settings.fairness, targets=assessor.settings_.targets, segment=settings.segment, strategy=settings.strategy, curve=curve
+        frame, tape, settings.fairness, targets=assessor.settings_.targets, segment=settings.segment, strategy=settings.strategy,
+        curve=curve, replan=replan,
     )
     if fairness.actions is not None:
-        # The mitigation moved loans to other categories: plan again on the adjusted categories.
-        frame, actions, plan = plan_tape(fairness.frame, curve, settings)
+        frame, actions, plan = fairness.frame, fairness.actions, replanned["plan"]
 
     clock.stage("abs")
     abs_record = propose_abs(frame, actions, settings, cutoff, run_dir, language)

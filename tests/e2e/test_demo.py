@@ -216,3 +216,23 @@ def test_demo_curves_by_segment_with_bands(demo_run):
     assert (bands["cumulative_low"] <= bands["cumulative"]).all()
     assert (bands["cumulative"] <= bands["cumulative_high"]).all()
     assert bands["cumulative"].is_sorted()
+
+
+def test_mitigation_replans_under_capacity(demo_run, tmp_path):
+    # A parity limit of 0.99 makes some region fail, so the threshold mitigation moves loans. The adjusted
+    # categories are planned under capacity like the audited plan: the "after" value is the plan's own.
+    out, _ = demo_run
+    config = tmp_path / "fair.toml"
+    config.write_text('[fairness]\nmitigation = "threshold"\nparity_ratio_min = 0.99\n', encoding="utf-8")
+    run_dir = tmp_path / "run"
+    result = invoke(["run", out / "data" / "tape", "--profile", "cn-bank", "--model", out / "model", "--out", run_dir, "--config", config])
+    assert result.exit_code == 0, result.stderr
+
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    mitigation = record["fairness"]["mitigation"]
+    assert mitigation["applied"] and mitigation["loans_changed_category"] > 0
+    assert mitigation["action_value_after"] == pytest.approx(record["plan"]["objective_cny"], rel=1e-9)
+    loans = pl.read_parquet(run_dir / "loans.parquet")
+    planned = pl.read_parquet(run_dir / "plan.parquet")
+    joined = loans.join(planned.select("loan_id", pl.col("action").alias("planned")), on="loan_id")
+    assert (joined["action"].cast(pl.Utf8) == joined["planned"].cast(pl.Utf8)).all()

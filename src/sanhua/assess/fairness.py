@@ -50,7 +50,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -95,6 +95,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+Replan = Callable[[pl.DataFrame], tuple[pl.DataFrame, ActionResult]]
+"""Chooses the actions of a frame without them: returns the frame with ``action``, ``action_value``
+and ``expected_recovery_pv``, and the action values."""
 
 FAVOURABLE_CATEGORIES: tuple[str, ...] = ("A", "B")
 """Categories that put the debtor on a non-litigation path (A repair, B transform)."""
@@ -495,6 +499,7 @@ class FairnessAudit:
         segment: SegmentSettings | None = None,
         strategy: StrategySettings | None = None,
         curve: RecoveryCurve | None = None,
+        replan: Replan | None = None,
     ) -> FairnessResult:
         """Audit a scored plan.
 
@@ -540,7 +545,9 @@ class FairnessAudit:
         mitigation, plan, actions = None, None, None
         failing = metrics.attributes.filter(pl.col("passes_parity").not_()) if metrics.attributes.height else metrics.attributes
         if failing.height and curve is not None:
-            mitigation, plan, actions = _mitigate(scored, loans, metrics, failing["attribute"].to_list(), settings, segment, strategy, curve)
+            mitigation, plan, actions = _mitigate(
+                scored, loans, metrics, failing["attribute"].to_list(), settings, segment, strategy, curve, replan
+            )
 
         debtors = loans["debtor_id"].n_unique()
         unit = "loan" if loans["debtor_id"].str.starts_with("loan:").all() else "debtor"
@@ -858,8 +865,14 @@ def _mitigate(
     segment: SegmentSettings | None,
     strategy: StrategySettings | None,
     curve: RecoveryCurve,
+    replan: Replan | None = None,
 ) -> tuple[dict[str, Any], pl.DataFrame, ActionResult]:
-    """Find per-group threshold shifts for the attributes failing parity, re-run the plan and price it."""
+    """Find per-group threshold shifts for the attributes failing parity, re-run the plan and price it.
+
+    ``replan`` chooses the actions of the adjusted categories the way the
+    plan being audited chose them (the capacity plan of the main job); without
+    it, each loan gets its best feasible action.
+    """
     missing = [c for c in ("action_value", "expected_recovery_pv") if c not in scored.columns]
     if missing:
         raise InputDataError(f"fairness: the mitigation needs the plan's {missing}; pass the frame returned by score_tape.")
@@ -881,8 +894,12 @@ def _mitigate(
         shift = np.maximum(shift, per_loan)
 
     segmented = _shifted_categories(plan, shift, segment)
-    valued = ActionValuer(strategy).run(segmented.drop("action", "action_value", "expected_recovery_pv"), curve)
-    adjusted = segmented.drop("action", "action_value", "expected_recovery_pv").join(valued.chosen, on="loan_id", how="left")
+    unplanned = segmented.drop("action", "action_value", "expected_recovery_pv")
+    if replan is not None:
+        adjusted, valued = replan(unplanned)
+    else:
+        valued = ActionValuer(strategy).run(unplanned, curve)
+        adjusted = unplanned.join(valued.chosen, on="loan_id", how="left")
 
     attributes = [name for name in ATTRIBUTES if name in metrics.attributes["attribute"].to_list()]
     after = _measure(
@@ -952,6 +969,7 @@ def audit_tape(
     segment: SegmentSettings | None,
     strategy: StrategySettings | None,
     curve: RecoveryCurve,
+    replan: Replan | None = None,
 ) -> FairnessRun:
     """Audit the plan of a scored tape and, when configured, apply the mitigation.
 
@@ -970,6 +988,10 @@ def audit_tape(
         Settings of the plan.
     curve : RecoveryCurve
         Recovery curve of the plan.
+    replan : callable, optional
+        Chooses the actions of the adjusted categories as the audited plan
+        chose its own (the main job passes its capacity plan); without it,
+        each loan gets its best feasible action.
 
     Returns
     -------
@@ -983,7 +1005,7 @@ def audit_tape(
         return FairnessRun(frame=frame, record=None, actions=None, result=None)
 
     realised = realised_flags(tape.loans, tape.table("outcomes"), targets)
-    result = FairnessAudit(settings).run(frame, groups, realised=realised, segment=segment, strategy=strategy, curve=curve)
+    result = FairnessAudit(settings).run(frame, groups, realised=realised, segment=segment, strategy=strategy, curve=curve, replan=replan)
     record = result.to_record()
     mitigation = result.mitigation
     if mitigation is None or not mitigation["applied"]:
