@@ -415,10 +415,10 @@ def _offer_only_sold_packages(frame: pl.DataFrame, valuation: ValuationResult) -
     """Return the frame with the transfer price the plan may use: the allocated bid of a package to sell, else 0.
 
     A loan is sold only in a package, and a package is sold whole or not at
-    all. The loans of packages the valuation decided to hold, and loans in no
-    package, get a price of 0, so the plan never transfers them at a price
-    no bidder was asked for (``transfer_price`` in ``loans.parquet`` keeps
-    the allocated bid, for the record).
+    all. So the loans of packages the valuation decided to hold, and loans in
+    no package, get a price of 0: the plan never transfers them at a price no
+    bidder was asked for. ``transfer_price`` in ``loans.parquet`` keeps the
+    allocated bid, for the record.
     """
     sold = valuation.packages.filter(pl.col("decision") == "sell")["package_id"]
     return frame.with_columns(

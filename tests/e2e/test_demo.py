@@ -125,12 +125,14 @@ def test_demo_valuation_and_disclosure(demo_run):
     for name in valuation["files"]:
         assert (run_dir / name).is_file(), name
     summary = pl.read_csv(run_dir / "disclosure" / "package_summary.csv")
-    assert "资产包编号" in summary.columns and "借款人户数" in summary.columns
+    assert "资产包编号" in summary.columns
+    assert "借款人户数" in summary.columns
     assert summary.height == len(valuation["packages"])
     for item in valuation["k_anonymity"]:
         assert item["min_debtors_per_class"] >= valuation["k"]
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert 'id="zh-CN-valuation"' in html and 'href="disclosure/package_summary.xlsx"' in html
+    assert 'id="zh-CN-valuation"' in html
+    assert 'href="disclosure/package_summary.xlsx"' in html
 
 
 def test_demo_backtest_against_generator(demo_run):
@@ -230,7 +232,8 @@ def test_mitigation_replans_under_capacity(demo_run, tmp_path):
 
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     mitigation = record["fairness"]["mitigation"]
-    assert mitigation["applied"] and mitigation["loans_changed_category"] > 0
+    assert mitigation["applied"]
+    assert mitigation["loans_changed_category"] > 0
     assert mitigation["action_value_after"] == pytest.approx(record["plan"]["objective_cny"], rel=1e-9)
     loans = pl.read_parquet(run_dir / "loans.parquet")
     planned = pl.read_parquet(run_dir / "plan.parquet")

@@ -84,7 +84,7 @@ def test_permuted_outcome_columns_leave_scores_unchanged(lendingclub_run, tmp_pa
 
 
 def test_backtest_by_issue_quarter_and_grade(lendingclub_run):
-    # Issue 4, item 6: charged-off 2010 loans grouped by issue quarter (4) and grade (A-G): at most 28 groups.
+    # Charged-off 2010 loans grouped by issue quarter (4) and grade (A-G): at most 28 groups.
     record = json.loads((lendingclub_run / "run.json").read_text(encoding="utf-8"))
     by_group = record["backtest"]["by_group"]
     assert by_group["by"] == "origination quarter / grade"

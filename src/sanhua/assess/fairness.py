@@ -870,7 +870,7 @@ def _mitigate(
     """Find per-group threshold shifts for the attributes failing parity, re-run the plan and price it.
 
     ``replan`` chooses the actions of the adjusted categories the way the
-    plan being audited chose them (the capacity plan of the main job); without
+    audited plan chose its own, as the main job's capacity plan does. Without
     it, each loan gets its best feasible action.
     """
     missing = [c for c in ("action_value", "expected_recovery_pv") if c not in scored.columns]

@@ -49,7 +49,7 @@ def _development(loans: pl.DataFrame, cutoff, settings: TargetSettings, cumulati
     m1 = np.clip(months["m1"].fill_null(last).to_numpy(), 0, last)
     remaining = 1.0 - share[m0]
     seen = share[m1] - share[m0]
-    # Nothing left to come, or nothing expected in the window: the observed recovery stands.
+    # Nothing left to come, or nothing expected in the window: the observed recovery is kept.
     factor = np.where((seen > 1e-9) & (remaining > 1e-9), remaining / np.maximum(seen, 1e-9), 1.0)
     missing = months["m0"].is_null().to_numpy()
     return np.where(missing, 1.0, np.clip(factor, 1.0, settings.max_development_factor))

@@ -80,23 +80,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STEP_NAMES: Final[frozenset[str]] = frozenset(
-    {
-        "taxes",
-        "fees",
-        "senior_interest",
-        "facility_repayment",
-        "reserve_topup",
-        "excess_spread_trap",
-        "senior_principal",
-        "sub_principal",
-        "sub_return",
-        "excess",
-        "reserve_release",
-    }
-)
-"""Names a waterfall step may take; see the module docstring for their meaning."""
-
 DEFAULT_STEPS: Final[tuple[str, ...]] = (
     "taxes",
     "fees",
@@ -111,6 +94,9 @@ DEFAULT_STEPS: Final[tuple[str, ...]] = (
 )
 """Default order before any trigger: taxes and fees, senior interest, reserve top-up, senior
 principal, subordinated principal, the subordinated fixed return, then the excess."""
+
+STEP_NAMES: Final[frozenset[str]] = frozenset(DEFAULT_STEPS) | {"reserve_release"}
+"""Names a waterfall step may take; see the module docstring for their meaning."""
 
 DEFAULT_POST_TRIGGER_STEPS: Final[tuple[str, ...]] = (
     "reserve_release",
@@ -560,7 +546,12 @@ def _validation_message(error: ValidationError, source: str) -> str:
     for item in error.errors():
         key = _format_location(item["loc"])
         value = item.get("input")
-        shown = "missing" if item["type"] == "missing" else repr(value if not isinstance(value, dict) else "{...}")[:80]
+        if item["type"] == "missing":
+            shown = "missing"
+        elif isinstance(value, dict):
+            shown = "{...}"
+        else:
+            shown = repr(value)[:80]
         message = item["msg"].removeprefix("Value error, ")
         fix = "add the key" if item["type"] == "missing" else "change the value"
         if item["type"] == "extra_forbidden":

@@ -5,10 +5,10 @@ instalments of every restructured loan weighted by the probability that the
 debtor keeps to the new schedule. The result is the pool table that
 :func:`sanhua.securitize.proposal.build_abs_proposal` takes.
 
-A loan's schedule (:class:`sanhua.strategy.restructure.RestructureTerms`):
-the first instalment falls in month ``floor(delay_months) + 1`` after the
-cut-off; ``trial_months`` trial instalments come first, then ``term_months``
-level instalments, the last one with the ``balloon``. Month sums are built
+A loan's schedule (:class:`sanhua.strategy.restructure.RestructureTerms`)
+starts in month ``floor(delay_months) + 1`` after the cut-off. Its
+``trial_months`` trial instalments come first, then ``term_months`` level
+instalments, the last one with the ``balloon``. Month sums are built
 with difference arrays, so the cost is linear in loans plus months.
 """
 
@@ -37,7 +37,7 @@ def schedule_collections(terms: pl.DataFrame, weight: np.ndarray | pl.Series) ->
     terms : polars.DataFrame
         One row per loan with :data:`SCHEDULE_COLUMNS`.
     weight : numpy.ndarray or polars.Series, shape (n,)
-        Probability that each loan pays its schedule (0 to 1); the expected
+        Probability that each loan pays its schedule (0 to 1). The expected
         cash of a month is the weighted sum of the instalments due in it.
 
     Returns
@@ -60,7 +60,7 @@ def schedule_collections(terms: pl.DataFrame, weight: np.ndarray | pl.Series) ->
     if weight.shape != (terms.height,):
         raise InputDataError(f"restructured pool: {weight.shape[0] if weight.ndim else 0} weights for {terms.height} loans; give one per loan.")
     if not np.all((weight >= 0) & (weight <= 1)):
-        raise InputDataError("restructured pool: a weight is outside [0, 1] or not a number; weights are probabilities.")
+        raise InputDataError("restructured pool: a weight is outside [0, 1] or not a number, which is invalid; give probabilities.")
     values = {}
     for name in SCHEDULE_COLUMNS:
         column = terms[name].cast(pl.Float64).to_numpy()

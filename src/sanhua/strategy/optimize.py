@@ -118,7 +118,7 @@ class AssignmentProblem:
         if not np.isfinite(self.usage).all() or (self.usage < 0).any():
             raise InputDataError("optimiser: usage must be finite and >= 0 for every loan, action and resource.")
         if np.isposinf(self.value).any():
-            raise InputDataError("optimiser: value holds +inf; values are NPVs in CNY, with -inf or NaN for infeasible actions.")
+            raise InputDataError("optimiser: a value is +inf, which is invalid; give NPVs in CNY, with -inf or NaN for infeasible actions.")
         fallback = self.actions.index(self.fallback)
         if not np.isfinite(self.value[fallback]).all():
             position = int(np.flatnonzero(~np.isfinite(self.value[fallback]))[0])
@@ -375,7 +375,13 @@ class _Prepared:
         chosen = self.value[index, np.arange(self.n)]
         objective = float(chosen.sum())
         greedy = float(self.value.max(axis=0).sum())
-        bound = objective if bound is None and status == "optimal" else (greedy if bound is None else float(bound))
+        # Without a bound from the solver, an optimal plan bounds itself and any other plan is bounded by greedy.
+        if bound is not None:
+            bound = float(bound)
+        elif status == "optimal":
+            bound = objective
+        else:
+            bound = greedy
         bound = max(bound, objective)
         flat = index * self.n + np.arange(self.n)
         used = np.array([problem.usage[r].ravel()[flat].sum() for r in range(len(problem.resources))])
@@ -417,7 +423,7 @@ def _native_stdout_silenced():
 
 
 def _greedy(prepared: _Prepared) -> np.ndarray:
-    """Each loan's best action, then loans cut back to the fallback, lowest value per unit of an over-used resource first."""
+    """Return each loan's best action, cut back to the fallback where a resource is over-used, lowest value per unit first."""
     index = prepared.unconstrained_best()
     n = prepared.n
     for _ in range(len(prepared.constrained) * 2):
@@ -531,7 +537,7 @@ def _fill(prepared: _Prepared, index: np.ndarray, rounds: int = 30) -> np.ndarra
 
 
 def _dual_value(prepared: _Prepared, lam_scaled: np.ndarray, scale: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """Lagrangian dual value and subgradient in scaled units (value / scale, capacity 1), and the argmax."""
+    """Return the Lagrangian dual value and subgradient in scaled units (value / scale, capacity 1), and the argmax."""
     lam = lam_scaled * scale / prepared.capacity
     index, best = prepared.reduced_argmax(lam)
     used = prepared.used(index) / prepared.capacity
@@ -545,8 +551,8 @@ class _CuttingPlane:
     The master problem ``min theta`` subject to every cut
     ``theta >= L(lam_j) + g_j . (lam - lam_j)`` and the box ``|lam - center| <= box``
     is a small LP. A step that achieves a tenth of the predicted decrease
-    moves the center (and doubles the box when the step ends on its edge);
-    otherwise the box halves. Multipliers are scaled: value / ``scale`` per
+    moves the center, and the box doubles when the step ends on its edge.
+    Otherwise the box halves. Multipliers are scaled: value / ``scale`` per
     unit of capacity.
     """
 
@@ -681,7 +687,7 @@ def _solve_lagrangian(prepared: _Prepared, settings: OptimiserSettings) -> tuple
 
 
 def _subsample(prepared: _Prepared, rows: np.ndarray, capacity: np.ndarray) -> _Prepared:
-    """The problem restricted to ``rows`` with ``capacity`` for the constrained resources (the others unlimited)."""
+    """Return the problem restricted to ``rows``, with ``capacity`` for the constrained resources and the others unlimited."""
     problem = prepared.problem
     full = np.full(len(problem.resources), np.inf)
     full[prepared.constrained] = capacity

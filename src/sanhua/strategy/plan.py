@@ -247,8 +247,8 @@ def plan_run(
         A run folder. With ``values.parquet`` (see :func:`write_values`) the
         plan uses it directly. Otherwise the actions are re-valued from
         ``loans.parquet`` and the run's recovery curve (``curve.json`` of the
-        model folder named in ``run.json``). The result's ``notes`` then say
-        that the EAD stood in for the outstanding principal.
+        model folder named in ``run.json``). The result's ``notes`` then record
+        that the EAD replaced the outstanding principal.
     capacities : dict of str to float
         Monthly capacities to replace, by resource name
         (:data:`~sanhua.strategy.settings.RESOURCES`), each >= 0.
@@ -360,7 +360,7 @@ def _revalue(run: Path, settings: StrategySettings, curve: RecoveryCurve | None)
     loans = pl.read_parquet(loans_path)
     notes = []
     if "principal_outstanding" not in loans.columns:
-        # NOTE: loans.parquet does not keep the principal, so the EAD stands in for it; a run folder with values.parquet avoids this.
+        # NOTE: loans.parquet does not keep the principal, so the EAD replaces it. A run folder with values.parquet avoids this.
         loans = loans.with_columns(pl.col("exposure_at_default").alias("principal_outstanding"))
         notes.append(f"{VALUES_FILE} missing: actions re-valued from loans.parquet with the EAD standing in for the outstanding principal")
         logger.warning("plan: %s has no %s; re-valuing with EAD as the principal", run, VALUES_FILE)
